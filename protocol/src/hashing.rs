@@ -35,13 +35,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Stable-sorts by `key`, then keeps the last element of each run of equal keys.
-fn sort_dedupe_last<T, K: Ord>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
-    items.sort_by(|a, b| key(a).cmp(&key(b)));
+/// Stable-sorts with `cmp`, then keeps the last element of each run of equal rows.
+fn sort_dedupe_last<T>(items: &mut Vec<T>, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    items.sort_by(&cmp);
     let mut out: Vec<T> = Vec::with_capacity(items.len());
     for item in items.drain(..) {
         if let Some(last) = out.last_mut()
-            && key(last) == key(&item)
+            && cmp(last, &item) == std::cmp::Ordering::Equal
         {
             *last = item;
             continue;
@@ -77,16 +77,20 @@ pub fn canonical_packages(packages: &[Package]) -> Vec<Package> {
             wua_revision_number: p.wua_revision_number,
         })
         .collect();
-    sort_dedupe_last(&mut rows, |p| p.name.clone());
+    sort_dedupe_last(&mut rows, |a, b| a.name.cmp(&b.name));
     rows
 }
 
 /// Hash of the packages section.
 pub fn packages_hash(packages: &[Package]) -> String {
-    let rows = canonical_packages(packages);
+    hash_canonical_packages(&canonical_packages(packages))
+}
+
+/// Hash of rows already produced by [`canonical_packages`].
+pub fn hash_canonical_packages(rows: &[Package]) -> String {
     let mut g = GoJson::new();
     g.begin_array();
-    for p in &rows {
+    for p in rows {
         g.begin_object()
             .field_str("name", &p.name)
             .field_str("description", &p.description)
@@ -134,18 +138,22 @@ pub fn canonical_repos(repos: &[Repository]) -> Vec<Repository> {
             is_secure: r.is_secure,
         })
         .collect();
-    sort_dedupe_last(&mut rows, |r| {
-        (r.url.clone(), r.distribution.clone(), r.components.clone())
+    sort_dedupe_last(&mut rows, |a, b| {
+        (&a.url, &a.distribution, &a.components).cmp(&(&b.url, &b.distribution, &b.components))
     });
     rows
 }
 
 /// Hash of the repositories section.
 pub fn repos_hash(repos: &[Repository]) -> String {
-    let rows = canonical_repos(repos);
+    hash_canonical_repos(&canonical_repos(repos))
+}
+
+/// Hash of rows already produced by [`canonical_repos`].
+pub fn hash_canonical_repos(rows: &[Repository]) -> String {
     let mut g = GoJson::new();
     g.begin_array();
-    for r in &rows {
+    for r in rows {
         g.begin_object()
             .field_str("name", &r.name)
             .field_str("url", &r.url)
