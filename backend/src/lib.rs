@@ -1,1 +1,78 @@
+//! patchmon-server: the agent API, the agent WebSocket hub and (later) the web app.
+//!
+//! `app(state)` builds the router; `serve(listener, state, shutdown)` runs it.
+//! `main.rs` only parses the command line, loads configuration and binds.
 
+pub mod agents;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod hosts;
+pub mod reports;
+pub mod settings;
+pub mod state;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::MatchedPath;
+use axum::http::Request;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::agents::hub::CloseReason;
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The full HTTP application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(agents::router(&state))
+        .merge(health::router())
+        .fallback(|| async { AppError::NotFound("Not found".into()) })
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let path = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+                tracing::info_span!("request", method = %req.method(), path = %path)
+            }),
+        )
+        .with_state(state)
+}
+
+/// Opens and migrates the database and builds the state with the system clock.
+pub async fn init_state(config: Config) -> Result<AppState, db::DbInitError> {
+    let db = Db::connect(&config.database_url, config.db_connection_limit).await?;
+    db.migrate().await?;
+    Ok(AppState::new(config, db, Arc::new(SystemClock)))
+}
+
+/// Serves until `shutdown` resolves, then closes agent sockets with a
+/// "server restarting" close frame and drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let hub_state = state.clone();
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        hub_state.hub().close_all(CloseReason::ServerRestart);
+    })
+    .await
+}

@@ -259,13 +259,27 @@ pub fn docker_hash(d: &DockerPayload) -> String {
     let mut volumes: Vec<[String; 4]> = d
         .volumes
         .iter()
-        .map(|v| [canon(&v.volume_id), canon(&v.name), canon(&v.driver), canon(&v.scope)])
+        .map(|v| {
+            [
+                canon(&v.volume_id),
+                canon(&v.name),
+                canon(&v.driver),
+                canon(&v.scope),
+            ]
+        })
         .collect();
     volumes.sort_by(|a, b| a[0].cmp(&b[0]));
     let mut networks: Vec<[String; 4]> = d
         .networks
         .iter()
-        .map(|n| [canon(&n.network_id), canon(&n.name), canon(&n.driver), canon(&n.scope)])
+        .map(|n| {
+            [
+                canon(&n.network_id),
+                canon(&n.name),
+                canon(&n.driver),
+                canon(&n.scope),
+            ]
+        })
         .collect();
     networks.sort_by(|a, b| a[0].cmp(&b[0]));
     let mut updates: Vec<[String; 6]> = d
@@ -301,7 +315,15 @@ pub fn docker_hash(d: &DockerPayload) -> String {
     rows(
         &mut g,
         "containers",
-        ["containerId", "name", "imageRepository", "imageTag", "imageId", "status", "state"],
+        [
+            "containerId",
+            "name",
+            "imageRepository",
+            "imageTag",
+            "imageId",
+            "status",
+            "state",
+        ],
         &containers,
     );
     g.key("images").begin_array();
@@ -315,12 +337,29 @@ pub fn docker_hash(d: &DockerPayload) -> String {
             .end_object();
     }
     g.end_array();
-    rows(&mut g, "volumes", ["volumeId", "name", "driver", "scope"], &volumes);
-    rows(&mut g, "networks", ["networkId", "name", "driver", "scope"], &networks);
+    rows(
+        &mut g,
+        "volumes",
+        ["volumeId", "name", "driver", "scope"],
+        &volumes,
+    );
+    rows(
+        &mut g,
+        "networks",
+        ["networkId", "name", "driver", "scope"],
+        &networks,
+    );
     rows(
         &mut g,
         "updates",
-        ["repository", "currentTag", "availableTag", "currentDigest", "availableDigest", "imageId"],
+        [
+            "repository",
+            "currentTag",
+            "availableTag",
+            "currentDigest",
+            "availableDigest",
+            "imageId",
+        ],
         &updates,
     );
     g.end_object();
@@ -352,7 +391,13 @@ pub fn compliance_hash(c: &CompliancePayload) -> String {
                 })
                 .collect();
             results.sort_by(|a, b| (&a[0], &a[1]).cmp(&(&b[0], &b[1])));
-            (canon(&s.profile_name), canon(&s.profile_type), canon(&s.status), s, results)
+            (
+                canon(&s.profile_name),
+                canon(&s.profile_type),
+                canon(&s.status),
+                s,
+                results,
+            )
         })
         .collect();
     scans.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));

@@ -210,7 +210,11 @@ pub enum ServerMessage {
         version: String,
         #[serde(default)]
         force: bool,
-        #[serde(rename = "downloadUrl", default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            rename = "downloadUrl",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         download_url: Option<String>,
         #[serde(default, deserialize_with = "null_default")]
         message: String,
@@ -226,7 +230,9 @@ pub enum ServerMessage {
     },
     /// Any type this build does not know. Never serialised.
     #[serde(skip)]
-    Unknown { kind: String },
+    Unknown {
+        kind: String,
+    },
 }
 
 /// Agent → server.
@@ -324,7 +330,8 @@ pub enum AgentMessage {
 
 /// Splits a frame into its `type` and the full object.
 fn split(text: &str) -> Result<(String, Value), ParseError> {
-    let v: Value = serde_json::from_str(text).map_err(|e| ParseError::NotAMessage(e.to_string()))?;
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| ParseError::NotAMessage(e.to_string()))?;
     let kind = v
         .get("type")
         .and_then(Value::as_str)
@@ -426,7 +433,10 @@ mod tests {
 
     #[test]
     fn unit_commands_round_trip() {
-        assert_eq!(ServerMessage::ReportNow.to_json(), r#"{"type":"report_now"}"#);
+        assert_eq!(
+            ServerMessage::ReportNow.to_json(),
+            r#"{"type":"report_now"}"#
+        );
         assert_eq!(
             ServerMessage::parse(r#"{"type":"report_now"}"#).unwrap(),
             ServerMessage::ReportNow
@@ -457,7 +467,9 @@ mod tests {
             r#"{"type":"apply_config","config":{"docker":true,"compliance":{"enabled":"on-demand","openscap_enabled":true}}}"#,
         )
         .unwrap();
-        let ServerMessage::ApplyConfig { config } = m else { panic!("wrong variant") };
+        let ServerMessage::ApplyConfig { config } = m else {
+            panic!("wrong variant")
+        };
         assert_eq!(config.docker, Some(true));
         assert_eq!(
             config.compliance.unwrap().enabled,
@@ -468,10 +480,20 @@ mod tests {
     #[test]
     fn unknown_types_are_values_not_errors() {
         let m = ServerMessage::parse(r#"{"type":"teleport","where":"mars"}"#).unwrap();
-        assert_eq!(m, ServerMessage::Unknown { kind: "teleport".into() });
+        assert_eq!(
+            m,
+            ServerMessage::Unknown {
+                kind: "teleport".into()
+            }
+        );
         assert_eq!(m.kind(), "teleport");
         let a = AgentMessage::parse(r#"{"type":"brand_new","x":[1]}"#).unwrap();
-        assert_eq!(a, AgentMessage::Unknown { kind: "brand_new".into() });
+        assert_eq!(
+            a,
+            AgentMessage::Unknown {
+                kind: "brand_new".into()
+            }
+        );
     }
 
     #[test]
@@ -487,11 +509,15 @@ mod tests {
 
     #[test]
     fn ssh_proxy_data_is_raw_text() {
-        let a = AgentMessage::parse(r#"{"type":"ssh_proxy_data","session_id":"ab","data":"ls\r\n"}"#)
-            .unwrap();
+        let a =
+            AgentMessage::parse(r#"{"type":"ssh_proxy_data","session_id":"ab","data":"ls\r\n"}"#)
+                .unwrap();
         assert_eq!(
             a,
-            AgentMessage::SshProxyData { session_id: "ab".into(), data: "ls\r\n".into() }
+            AgentMessage::SshProxyData {
+                session_id: "ab".into(),
+                data: "ls\r\n".into()
+            }
         );
     }
 }

@@ -15,29 +15,53 @@ use crate::serde_util::{is_false, is_zero_i32, is_zero_i64, null_default};
 pub struct Package {
     #[serde(deserialize_with = "null_default")]
     pub name: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub description: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub category: String,
     #[serde(deserialize_with = "null_default")]
     pub current_version: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub available_version: String,
     #[serde(deserialize_with = "null_default")]
     pub needs_update: bool,
     #[serde(deserialize_with = "null_default")]
     pub is_security_update: bool,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub source_repository: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub wua_guid: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub wua_kb: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub wua_severity: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wua_categories: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub wua_support_url: String,
     #[serde(skip_serializing_if = "is_zero_i32", deserialize_with = "null_default")]
     pub wua_revision_number: i32,
@@ -87,7 +111,10 @@ pub struct InterfaceAddress {
     /// Prefix length written as `/24`.
     #[serde(deserialize_with = "null_default")]
     pub netmask: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub gateway: String,
 }
 
@@ -100,16 +127,25 @@ pub struct NetworkInterface {
     /// `ethernet`, `wifi` or `bridge`.
     #[serde(rename = "type", deserialize_with = "null_default")]
     pub kind: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub mac_address: String,
     #[serde(skip_serializing_if = "is_zero_i64", deserialize_with = "null_default")]
     pub mtu: i64,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub status: String,
     /// Mbps; -1 or absent when unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link_speed: Option<i64>,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub duplex: String,
     pub addresses: Option<Vec<InterfaceAddress>>,
 }
@@ -118,17 +154,35 @@ pub struct NetworkInterface {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SectionHashes {
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub packages_hash: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub repos_hash: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub interfaces_hash: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub hostname_hash: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub docker_hash: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub compliance_hash: String,
 }
 
@@ -276,7 +330,11 @@ pub struct PingResponse {
     pub integrations: IntegrationFlags,
     #[serde(default)]
     pub message: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub request_full: Vec<String>,
     #[serde(default)]
     pub timestamp: String,
@@ -347,13 +405,25 @@ pub struct DockerPayload {
     pub networks: Vec<DockerNetwork>,
     #[serde(deserialize_with = "null_default")]
     pub updates: Vec<DockerUpdate>,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub hostname: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub machine_id: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub agent_version: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub docker_hash: String,
 }
 
@@ -468,15 +538,30 @@ pub struct DockerUpdate {
 pub struct CompliancePayload {
     #[serde(deserialize_with = "null_default")]
     pub scans: Vec<ComplianceScan>,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub hostname: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub machine_id: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub agent_version: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub scan_type: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub compliance_hash: String,
 }
 
@@ -505,7 +590,10 @@ pub struct ComplianceScan {
     pub not_applicable: i64,
     pub started_at: Option<String>,
     pub completed_at: Option<String>,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_default"
+    )]
     pub error: String,
     #[serde(deserialize_with = "null_default")]
     pub remediation_applied: bool,
@@ -579,7 +667,10 @@ mod tests {
             agent_startup: true,
             friendly_name: "web-01".into(),
             hash_gate: true,
-            integrations: IntegrationFlags { compliance: false, docker: true },
+            integrations: IntegrationFlags {
+                compliance: false,
+                docker: true,
+            },
             message: "Ping successful".into(),
             request_full: vec!["packages".into()],
             timestamp: "2026-08-21T12:00:00Z".into(),

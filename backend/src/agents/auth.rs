@@ -1,0 +1,49 @@
+//! `X-API-ID` / `X-API-KEY` authentication for agent routes and the agent
+//! WebSocket upgrade. One indexed lookup and one SHA-256 per request.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::error::AppError;
+use crate::hosts::{self, AgentHost, credentials};
+use crate::state::AppState;
+
+/// The authenticated host behind an agent request.
+pub struct AgentAuth(pub AgentHost);
+
+pub const MISSING: &str = "API credentials required";
+pub const INVALID: &str = "Invalid API credentials";
+
+impl FromRequestParts<AppState> for AgentAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let (Some(api_id), Some(api_key)) = (header("x-api-id"), header("x-api-key")) else {
+            return Err(AppError::Unauthorized(MISSING));
+        };
+        if api_id.len() > 128 || api_key.len() > 256 {
+            return Err(AppError::Unauthorized(INVALID));
+        }
+        let host = hosts::find_by_api_id(state.db(), api_id).await?;
+        match host {
+            Some(h) if credentials::verify_secret(api_key, &h.api_key_hash) => Ok(Self(h)),
+            Some(_) => {
+                tracing::info!(api_id, "agent presented a wrong api key");
+                Err(AppError::Unauthorized(INVALID))
+            }
+            None => {
+                // Same work as a real check, so timing does not reveal which api_ids exist.
+                let _ = credentials::verify_secret(api_key, "");
+                Err(AppError::Unauthorized(INVALID))
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Everything agents talk to: REST endpoints, the WebSocket and its hub.
+
+pub mod api;
+pub mod auth;
+pub mod hub;
+pub mod ws;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let c = state.config();
+    Router::new()
+        .route(
+            "/api/v1/hosts/ping",
+            post(api::ping).layer(DefaultBodyLimit::max(c.agent_ping_body_limit)),
+        )
+        .route(
+            "/api/v1/hosts/update",
+            post(api::update).layer(DefaultBodyLimit::max(c.agent_update_body_limit)),
+        )
+        .route(
+            "/api/v1/settings/update-interval",
+            get(api::update_interval),
+        )
+        .route("/api/v1/hosts/integrations", get(api::integrations))
+        .route(
+            "/api/v1/hosts/integration-status",
+            post(api::integration_status).layer(DefaultBodyLimit::max(c.json_body_limit)),
+        )
+        .route("/api/v1/hosts/agent/version", get(api::agent_version))
+        .route("/api/v1/agents/ws", get(ws::upgrade))
+}

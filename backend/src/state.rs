@@ -1,0 +1,51 @@
+//! The one shared application state, passed to every handler.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::agents::hub::Hub;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub db: Db,
+    pub hub: Hub,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: Db, clock: Arc<dyn Clock>) -> Self {
+        Self(Arc::new(Inner {
+            config,
+            db,
+            hub: Hub::default(),
+            clock,
+        }))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.0.db
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.0.hub
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.clock.now()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.0.clock
+    }
+}
