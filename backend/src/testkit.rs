@@ -32,11 +32,60 @@ pub struct TestServer {
     clock: Arc<dyn Clock>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-    _dir: Option<tempfile::TempDir>,
+    guard: Option<TestDatabase>,
 }
 
-/// A fresh database URL: temp SQLite, or a new PostgreSQL database.
-pub async fn fresh_database() -> (DatabaseUrl, Option<tempfile::TempDir>) {
+/// A PostgreSQL test database to drop when the server goes away.
+struct PgCleanup {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgCleanup {
+    fn drop(&mut self) {
+        if std::env::var_os("TEST_KEEP_DB").is_some() {
+            return;
+        }
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime; use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
+                    let _ = c.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A throwaway database; dropped (PostgreSQL) or deleted (SQLite) with this value.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    _cleanup: Option<PgCleanup>,
+}
+
+/// A fresh database: temp SQLite, or a new PostgreSQL database when
+/// `TEST_DATABASE_URL` is a postgres URL.
+pub async fn fresh_database() -> TestDatabase {
+    let (url, dir, cleanup) = fresh_database_inner().await;
+    TestDatabase {
+        url,
+        _dir: dir,
+        _cleanup: cleanup,
+    }
+}
+
+async fn fresh_database_inner() -> (DatabaseUrl, Option<tempfile::TempDir>, Option<PgCleanup>) {
     match std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())
@@ -55,12 +104,20 @@ pub async fn fresh_database() -> (DatabaseUrl, Option<tempfile::TempDir>) {
                 Some((base, _)) if !base.ends_with('/') => base.to_owned(),
                 _ => url.trim_end_matches('/').to_owned(),
             };
-            (DatabaseUrl::Postgres(format!("{base}/{name}")), None)
+            let cleanup = PgCleanup {
+                admin_url: url.clone(),
+                name: name.clone(),
+            };
+            (
+                DatabaseUrl::Postgres(format!("{base}/{name}")),
+                None,
+                Some(cleanup),
+            )
         }
         _ => {
             let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
             let url = format!("sqlite://{}/patchmon.db", dir.path().display());
-            (DatabaseUrl::Sqlite(url), Some(dir))
+            (DatabaseUrl::Sqlite(url), Some(dir), None)
         }
     }
 }
@@ -73,14 +130,15 @@ impl TestServer {
 
     /// Starts a server after letting the caller adjust the configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        let (url, dir) = fresh_database().await;
+        let guard = fresh_database().await;
+        let url = guard.url.clone();
         let mut config = Config::for_test(url.clone());
         adjust(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Self::launch(config, listener, clock, url, dir).await
+        Self::launch(config, listener, clock, url, Some(guard)).await
     }
 
     async fn launch(
@@ -88,7 +146,7 @@ impl TestServer {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
         url: DatabaseUrl,
-        dir: Option<tempfile::TempDir>,
+        guard: Option<TestDatabase>,
     ) -> Self {
         let addr = listener
             .local_addr()
@@ -118,7 +176,7 @@ impl TestServer {
             clock,
             shutdown: Some(tx),
             task: Some(task),
-            _dir: dir,
+            guard,
         }
     }
 
@@ -336,13 +394,13 @@ impl TestServer {
         }
         let listener = listener.unwrap_or_else(|| panic!("rebind {}: {last_err:?}", self.addr));
         let config = self.state.config().clone();
-        let dir = self._dir.take();
+        let guard = self.guard.take();
         let next = Self::launch(
             config,
             listener,
             self.clock.clone(),
             self.database_url.clone(),
-            dir,
+            guard,
         )
         .await;
         *self = next;
@@ -354,5 +412,6 @@ impl Drop for TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        // Field drop order then runs PgCleanup, which drops the database.
     }
 }

@@ -56,6 +56,43 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
     })
 }
 
+/// Whether a JSON text contains an escaped NUL (`\u0000`).
+fn has_escaped_nul(body: &[u8]) -> bool {
+    body.iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\\')
+        .any(|(i, _)| body.get(i + 1..i + 6) == Some(b"u0000"))
+}
+
+fn strip_nul_value(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(a) => a.iter_mut().for_each(strip_nul_value),
+        Value::Object(o) => {
+            let entries: Vec<(String, Value)> = std::mem::take(o).into_iter().collect();
+            for (k, mut val) in entries {
+                strip_nul_value(&mut val);
+                o.insert(k.replace('\0', ""), val);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Removes NUL characters from every string of a JSON body. PostgreSQL text
+/// cannot hold them and PatchMon's agent strips them too; the common case
+/// (no `\u0000` in the body) costs one scan and no copy.
+pub fn strip_nul(body: Bytes) -> AppResult<Bytes> {
+    if !has_escaped_nul(&body) {
+        return Ok(body);
+    }
+    let mut v: Value = decode(&body)?;
+    strip_nul_value(&mut v);
+    serde_json::to_vec(&v)
+        .map(Bytes::from)
+        .map_err(AppError::internal)
+}
+
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -68,6 +105,7 @@ pub async fn ping(
     RawBody(body): RawBody,
 ) -> AppResult<Json<PingResponse>> {
     let now = state.now();
+    let body = strip_nul(body)?;
     let empty = body.iter().all(u8::is_ascii_whitespace);
     let req: Option<PingRequest> = if empty { None } else { Some(decode(&body)?) };
 
@@ -193,7 +231,7 @@ pub async fn update(
     AgentAuth(host): AgentAuth,
     RawBody(body): RawBody,
 ) -> AppResult<Json<ReportResponse>> {
-    let payload: ReportPayload = match decode(&body) {
+    let payload: ReportPayload = match strip_nul(body.clone()).and_then(|b| decode(&b)) {
         Ok(p) => p,
         Err(e) => {
             reports::record_rejection(&state, host.id, "full", &e.to_string(), body.len()).await;
@@ -251,6 +289,7 @@ pub async fn integration_status(
     AgentAuth(host): AgentAuth,
     RawBody(body): RawBody,
 ) -> AppResult<Json<Value>> {
+    let body = strip_nul(body)?;
     let head: IntegrationStatus = decode(&body)?;
     let integration = head.integration.trim().to_owned();
     if !matches!(integration.as_str(), "docker" | "compliance") {

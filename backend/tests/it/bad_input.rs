@@ -1,0 +1,279 @@
+//! Bad input gets a clear JSON error with the right status and changes nothing.
+
+use serde_json::{Value, json};
+
+use super::*;
+
+async fn seeded() -> (TestServer, HostCredentials, Value) {
+    let server = TestServer::start().await;
+    let h = server.create_host("web-01").await;
+    assert_eq!(
+        post_json(
+            &server,
+            &h,
+            "/hosts/update",
+            &full_report(standard_packages(), standard_repos())
+        )
+        .await
+        .0,
+        200
+    );
+    let fp = server.fingerprint().await;
+    (server, h, fp)
+}
+
+fn assert_error(status: StatusCode, body: &Value, want_status: u16, code: &str, contains: &str) {
+    assert_eq!(status.as_u16(), want_status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    let msg = body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error text: {body}"));
+    assert!(
+        msg.contains(contains),
+        "{msg:?} should contain {contains:?}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_and_wrong_types() {
+    let (server, h, fp) = seeded().await;
+    let (s, _, b) = post_raw(
+        &server,
+        &h,
+        "/hosts/update",
+        r#"{"packages": [ {"name": "x""#,
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_request", "Malformed JSON");
+    let (s, _, b) = post_raw(&server, &h, "/hosts/update", r#"{"packages": "curl"}"#).await;
+    assert_error(s, &b, 400, "bad_request", "Invalid request body");
+    let (s, _, b) = post_raw(
+        &server,
+        &h,
+        "/hosts/update",
+        r#"{"packages": [{"name": "x", "currentVersion": 1}]}"#,
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_request", "Invalid request body");
+    let (s, _, b) = post_raw(
+        &server,
+        &h,
+        "/hosts/ping",
+        r#"{"metrics": {"cpuCores": "many"}}"#,
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_request", "Invalid request body");
+    let (s, b) = post_json(&server, &h, "/hosts/update", &json!({"packages": []})).await;
+    assert_error(s, &b, 400, "bad_request", "Packages array is required");
+    let (s, b) = post_json(
+        &server,
+        &h,
+        "/hosts/update",
+        &json!({"packages": [{"name": " ", "currentVersion": "1"}]}),
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_request", "no name");
+    assert_eq!(
+        server.fingerprint().await,
+        fp,
+        "rejected input changed the database"
+    );
+    let errors = server
+        .history(&h.api_id)
+        .await
+        .into_iter()
+        .filter(|r| r.1 == "error")
+        .count();
+    assert_eq!(
+        errors, 5,
+        "each rejected report leaves an error history row"
+    );
+}
+
+#[tokio::test]
+async fn too_many_packages_is_rejected_whole() {
+    let (server, h, fp) = seeded().await;
+    let pkgs: Vec<Value> = (0..10_001)
+        .map(|i| package(&format!("pkg{i:05}"), "1.0", None, false))
+        .collect();
+    let (s, b) = post_json(&server, &h, "/hosts/update", &full_report(pkgs, vec![])).await;
+    assert_error(s, &b, 400, "bad_request", "Too many packages");
+    assert_eq!(server.fingerprint().await, fp);
+
+    // 10,000 is accepted.
+    let pkgs: Vec<Value> = (0..10_000)
+        .map(|i| package(&format!("pkg{i:05}"), "1.0", None, false))
+        .collect();
+    let (s, b) = post_json(&server, &h, "/hosts/update", &full_report(pkgs, vec![])).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(server.host_package_count(&h.api_id).await, 10_000);
+}
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let server = TestServer::start_with(|c| {
+        c.agent_update_body_limit = 64 * 1024;
+        c.agent_ping_body_limit = 1024;
+    })
+    .await;
+    let h = server.create_host("web-01").await;
+    let fp = server.fingerprint().await;
+    let pkgs: Vec<Value> = (0..2_000)
+        .map(|i| package(&format!("pkg{i:05}"), "1.0", None, false))
+        .collect();
+    let (s, _, b) = post_raw(
+        &server,
+        &h,
+        "/hosts/update",
+        serde_json::to_vec(&full_report(pkgs, vec![])).unwrap(),
+    )
+    .await;
+    assert_error(s, &b, 413, "payload_too_large", "larger than");
+    let big_ping = json!({"metrics": {"cpuModel": "x".repeat(4096)}});
+    let (s, b) = post_json(&server, &h, "/hosts/ping", &big_ping).await;
+    assert_error(s, &b, 413, "payload_too_large", "larger than");
+    assert_eq!(server.fingerprint().await, fp);
+}
+
+#[tokio::test]
+async fn credentials_are_checked() {
+    let (server, h, fp) = seeded().await;
+    let url = format!("{}/api/v1/hosts/update", server.url());
+    let body = serde_json::to_vec(&full_report(standard_packages(), vec![])).unwrap();
+
+    let r = client().post(&url).body(body.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "API credentials required"
+    );
+
+    let r = client()
+        .post(&url)
+        .header("X-API-ID", "patchmon_0000000000000000")
+        .header("X-API-KEY", &h.api_key)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error": "Invalid API credentials", "code": "unauthorized"})
+    );
+
+    let r = client()
+        .post(&url)
+        .header("X-API-ID", &h.api_id)
+        .header("X-API-KEY", "0".repeat(64))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "Invalid API credentials"
+    );
+
+    for path in ["/hosts/ping", "/hosts/integration-status"] {
+        let r = client()
+            .post(format!("{}/api/v1{path}", server.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    for path in [
+        "/settings/update-interval",
+        "/hosts/integrations",
+        "/hosts/agent/version",
+        "/agents/ws",
+    ] {
+        let r = client()
+            .get(format!("{}/api/v1{path}", server.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    assert_eq!(server.fingerprint().await, fp);
+}
+
+#[tokio::test]
+async fn partial_report_errors_change_nothing() {
+    let (server, h, fp) = seeded().await;
+    let cases = [
+        (
+            json!({"sections": ["packages"], "packages": [package("a", "1", None, false)],
+                "hashes": {"packagesHash": "0".repeat(64)}}),
+            "packages hash mismatch",
+        ),
+        (json!({"sections": ["packages"], "packages": []}), "empty"),
+        (
+            json!({"sections": ["repos"], "packages": [package("a", "1", None, false)]}),
+            "not listed",
+        ),
+        (json!({"sections": ["nonsense"]}), "at least one"),
+        (
+            json!({"sections": ["repos"], "repositories": [repo("http://x", "y", true)],
+                "hashes": {"reposHash": "f".repeat(64)}}),
+            "repos hash mismatch",
+        ),
+    ];
+    for (body, msg) in cases {
+        let (s, b) = post_json(&server, &h, "/hosts/update", &body).await;
+        assert_error(s, &b, 400, "bad_request", msg);
+    }
+    assert_eq!(server.fingerprint().await, fp);
+    let hist = server.history(&h.api_id).await;
+    assert_eq!(
+        hist.iter()
+            .filter(|r| r.0 == "partial" && r.1 == "error")
+            .count(),
+        5
+    );
+    assert!(
+        hist.iter()
+            .any(|r| r.2.as_deref() == Some("packages hash mismatch"))
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_are_json_404() {
+    let server = TestServer::start().await;
+    let r = client()
+        .get(format!("{}/api/v1/nope", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "not_found");
+    let r = client()
+        .get(format!("{}/health", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["database"], "ok");
+}
+
+#[tokio::test]
+async fn nul_characters_are_stripped_not_fatal() {
+    let server = TestServer::start().await;
+    let h = server.create_host("web-01").await;
+    let mut report = full_report(standard_packages(), standard_repos());
+    report["packages"][0]["description"] = json!("bad\u{0}description");
+    report["packages"][1]["name"] = json!("cu\u{0}rl");
+    report["hostname"] = json!("web\u{0}-01");
+    let (s, b) = post_json(&server, &h, "/hosts/update", &report).await;
+    assert_eq!(s, 200, "{b}");
+    let names: Vec<String> = server
+        .host_packages(&h.api_id)
+        .await
+        .into_iter()
+        .map(|p| p.0)
+        .collect();
+    assert!(names.contains(&"curl".to_string()), "{names:?}");
+    assert_eq!(server.host(&h.api_id).await.unwrap()["hostname"], "web-01");
+}
