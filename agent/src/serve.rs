@@ -1,0 +1,720 @@
+//! `patchmon-agent serve`: the long-running service.
+//!
+//! Start-up follows PatchMon (§5.4): sync the update interval and the
+//! integration flags into `config.yml`, persist the report offset, send an
+//! empty-body ping, connect the WebSocket, send a full report. Then every
+//! `update_interval` minutes — the first tick delayed by the offset, so a
+//! fleet really is spread over the interval — a hash-gated check-in. Every
+//! 24th tick and every `report_now` sends a full report. A full report that
+//! cannot be delivered is spooled to disk and sent when the server is back.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use patchmon_protocol::{AgentMessage, ServerMessage};
+use serde_json::json;
+use serde_norway::Value as Yaml;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::client::{Api, ApiError};
+use crate::collect::CollectOptions;
+use crate::config::{ComplianceMode, Config, Credentials};
+use crate::report::{self, AGENT_VERSION, PARTIAL_SECTIONS, Snapshot};
+use crate::ws::{self, WsEvent, WsTarget};
+
+/// Every this many ticks a full report is sent even when the hashes match.
+pub const FULL_REPORT_EVERY: u64 = 24;
+
+/// Overrides the tick period in seconds (for tests and debugging only).
+pub const INTERVAL_OVERRIDE_ENV: &str = "PATCHMON_AGENT_INTERVAL_SECS";
+
+const UNSUPPORTED: &str = "not supported by this agent version";
+
+/// What the service loop should do after handling an event.
+enum Flow {
+    Continue,
+    Restart,
+}
+
+pub struct Service {
+    config: Config,
+    creds: Credentials,
+    api: Api,
+    opts: CollectOptions,
+    spool: PathBuf,
+    interval: Duration,
+    offset: Duration,
+    ticks: u64,
+    /// Last known reachability, for logging once per change.
+    reachable: Option<bool>,
+    to_ws: mpsc::UnboundedSender<AgentMessage>,
+}
+
+/// The spool file for an undelivered report, next to `config.yml`.
+pub fn spool_path(config_path: &Path) -> PathBuf {
+    config_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("spool")
+        .join("report.json")
+}
+
+/// `(interval, first-tick offset)` from the configured minutes, or from the
+/// override in seconds.
+pub fn schedule(api_id: &str, interval_minutes: i64) -> (Duration, Duration) {
+    if let Some(secs) = std::env::var(INTERVAL_OVERRIDE_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+    {
+        let off = patchmon_protocol::fnv1a64(api_id.as_bytes()) % secs;
+        return (Duration::from_secs(secs), Duration::from_secs(off));
+    }
+    let minutes = interval_minutes.max(1) as u64;
+    let off = patchmon_protocol::report_offset_secs(api_id, minutes);
+    (Duration::from_secs(minutes * 60), Duration::from_secs(off))
+}
+
+/// Runs the service until SIGTERM/SIGINT. Returns `Ok(true)` when the agent
+/// should restart itself (after `apply_config`).
+pub async fn run(config_path: &Path) -> Result<bool, String> {
+    let config = Config::load(config_path).map_err(|e| e.to_string())?;
+    let settings = config.settings();
+    if settings.patchmon_server.is_empty() {
+        return Err(format!(
+            "patchmon_server is not set in {}. Set it with: sudo patchmon-agent config set-api <API_ID> <API_KEY> <SERVER_URL>",
+            config_path.display()
+        ));
+    }
+    let creds = Credentials::load(&settings.credentials_file).map_err(|e| e.to_string())?;
+    let api = Api::new(&settings, &creds, 2).map_err(|e| e.to_string())?;
+    tracing::info!(
+        "patchmon-agent {AGENT_VERSION} starting; server {}",
+        api.server()
+    );
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+
+    let (interval, offset) = schedule(&creds.api_id, settings.update_interval);
+    let mut svc = Service {
+        opts: CollectOptions {
+            cache_refresh: settings.package_cache_refresh_mode,
+            cache_max_age_minutes: settings.package_cache_refresh_max_age,
+        },
+        spool: spool_path(config_path),
+        config,
+        creds,
+        api,
+        interval,
+        offset,
+        ticks: 0,
+        reachable: None,
+        to_ws: out_tx,
+    };
+    svc.startup_sync().await;
+
+    let target = WsTarget {
+        url: svc.api.ws_url(),
+        api_id: svc.api.api_id().to_owned(),
+        api_key: svc.api.api_key().to_owned(),
+        tls: svc.api.tls.clone(),
+    };
+    let ws_task = tokio::spawn(ws::run(target, ev_tx, out_rx, shutdown_rx.clone()));
+
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut stop = shutdown_rx.clone();
+
+    // The initial full report; it also delivers (and so clears) any spool.
+    let mut restart = false;
+    let initial = tokio::select! {
+        r = svc.full_report("startup") => Some(r),
+        _ = terminate.recv() => None,
+        _ = interrupt.recv() => None,
+    };
+    let mut next_tick = Instant::now() + svc.offset;
+    tracing::info!(
+        "check-ins every {} s; first one in {} s (report offset)",
+        svc.interval.as_secs(),
+        svc.offset.as_secs()
+    );
+    if initial.is_some() {
+        loop {
+            let flow = tokio::select! {
+                _ = terminate.recv() => { tracing::info!("SIGTERM received, shutting down"); break; }
+                _ = interrupt.recv() => { tracing::info!("interrupt received, shutting down"); break; }
+                _ = stop.changed() => break,
+                () = tokio::time::sleep_until(next_tick) => {
+                    next_tick = Instant::now() + svc.interval;
+                    tokio::select! {
+                        () = svc.check_in() => {}
+                        _ = terminate.recv() => { tracing::info!("SIGTERM received during a check-in, shutting down"); break; }
+                    }
+                    Flow::Continue
+                }
+                ev = ev_rx.recv() => match ev {
+                    Some(ev) => {
+                        let before = svc.interval;
+                        let flow = tokio::select! {
+                            f = svc.handle(ev) => f,
+                            _ = terminate.recv() => { tracing::info!("SIGTERM received, shutting down"); break; }
+                        };
+                        if svc.interval != before {
+                            next_tick = Instant::now() + svc.offset;
+                        }
+                        flow
+                    }
+                    None => break,
+                },
+            };
+            if let Flow::Restart = flow {
+                restart = true;
+                break;
+            }
+        }
+    }
+    let _ = shutdown_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), ws_task).await;
+    tracing::info!("patchmon-agent stopped");
+    Ok(restart)
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, String> {
+    tokio::signal::unix::signal(kind).map_err(|e| format!("cannot install signal handler: {e}"))
+}
+
+impl Service {
+    /// Steps 2–5 of PatchMon's start-up. Failures are logged, never fatal:
+    /// the agent keeps running and retries through the normal loop.
+    async fn startup_sync(&mut self) {
+        let mut changed = false;
+        match self.api.update_interval().await {
+            Ok(v) if v > 0 => {
+                if self.config.file.set("update_interval", Yaml::from(v)) {
+                    tracing::info!("update interval set to {v} minutes by the server");
+                    changed = true;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("could not fetch the update interval: {e}"),
+        }
+        match self.api.integrations().await {
+            Ok(r) if r.success => {
+                changed |= self.config.file.set_nested(
+                    "integrations",
+                    "docker",
+                    Yaml::Bool(r.integrations.docker),
+                );
+                let mode = ComplianceMode::parse(&r.compliance_mode);
+                let current = self.config.settings().compliance;
+                let want = if r.integrations.compliance {
+                    mode
+                } else {
+                    ComplianceMode::Disabled
+                };
+                if current != want {
+                    changed |= self.config.set_compliance(
+                        Some(want),
+                        Some(r.compliance_openscap_enabled),
+                        Some(r.compliance_docker_bench_enabled),
+                    );
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("could not fetch the integration states: {e}"),
+        }
+        let s = self.config.settings();
+        let (interval, offset) = schedule(&self.creds.api_id, s.update_interval);
+        self.interval = interval;
+        self.offset = offset;
+        changed |= self
+            .config
+            .file
+            .set("report_offset", Yaml::from(offset.as_secs() as i64));
+        if changed {
+            self.save_config();
+        }
+        match self.api.ping(None).await {
+            Ok(_) => self.set_reachable(true, None),
+            Err(e) => self.set_reachable(false, Some(&e)),
+        }
+    }
+
+    fn save_config(&self) {
+        if let Err(e) = self.config.save() {
+            tracing::error!("{e}");
+        }
+    }
+
+    fn set_reachable(&mut self, ok: bool, err: Option<&ApiError>) {
+        match (self.reachable, ok) {
+            (Some(false), true) => {
+                tracing::info!("server {} is reachable again", self.api.server())
+            }
+            (_, false) if self.reachable != Some(false) => {
+                let why = err.map(|e| e.to_string()).unwrap_or_default();
+                tracing::warn!(
+                    "server unreachable: {why} (further failures are logged at debug level until it recovers)"
+                );
+            }
+            (_, false) => tracing::debug!(
+                "server still unreachable: {}",
+                err.map(|e| e.to_string()).unwrap_or_default()
+            ),
+            _ => {}
+        }
+        self.reachable = Some(ok);
+    }
+
+    async fn collect(&self) -> Option<Snapshot> {
+        let opts = self.opts.clone();
+        match tokio::task::spawn_blocking(move || report::collect_full(&opts)).await {
+            Ok(Ok(s)) => Some(s),
+            Ok(Err(e)) => {
+                tracing::error!("collection failed, no report sent: {e}");
+                None
+            }
+            Err(e) => {
+                tracing::error!("collection task failed: {e}");
+                None
+            }
+        }
+    }
+
+    /// Collects and sends a full report; spools it when the server is unreachable.
+    async fn full_report(&mut self, why: &str) -> Result<(), String> {
+        let Some(snap) = self.collect().await else {
+            return Err("collection failed".into());
+        };
+        self.send_full(&snap, why).await
+    }
+
+    async fn send_full(&mut self, snap: &Snapshot, why: &str) -> Result<(), String> {
+        match self.api.send_report(&snap.payload).await {
+            Ok(r) => {
+                self.set_reachable(true, None);
+                tracing::info!(
+                    "full report sent ({why}): {} packages, {} updates, {} security",
+                    r.packages_processed,
+                    r.updates_available,
+                    r.security_updates
+                );
+                self.clear_spool();
+                self.after_full_report().await;
+                Ok(())
+            }
+            Err(e) if e.is_transient() => {
+                self.set_reachable(false, Some(&e));
+                self.write_spool(snap);
+                Err(e.to_string())
+            }
+            Err(e) => {
+                tracing::error!("the server rejected the report ({why}): {e}");
+                Err(e.to_string())
+            }
+        }
+    }
+
+    /// PatchMon checks for a new agent version after each full report. We
+    /// cannot update ourselves yet; say so once when the server offers one.
+    async fn after_full_report(&mut self) {
+        if let Ok(v) = self.api.agent_version().await
+            && v.has_update
+        {
+            tracing::info!(
+                "the server offers agent version {}; self-update is not available in this agent version",
+                v.latest_version.unwrap_or_default()
+            );
+        }
+    }
+
+    fn write_spool(&self, snap: &Snapshot) {
+        let data = match serde_json::to_vec(&snap.payload) {
+            Ok(d) => d,
+            Err(e) => return tracing::error!("cannot encode the report for the spool: {e}"),
+        };
+        match crate::config::write_atomic(&self.spool, &data) {
+            Ok(()) => tracing::info!(
+                "report spooled to {}; it will be sent when the server is reachable",
+                self.spool.display()
+            ),
+            Err(e) => tracing::error!("cannot spool the report to {}: {e}", self.spool.display()),
+        }
+    }
+
+    fn clear_spool(&self) {
+        match std::fs::remove_file(&self.spool) {
+            Ok(()) => tracing::debug!("spool cleared"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("cannot remove {}: {e}", self.spool.display()),
+        }
+    }
+
+    /// Sends the spooled report, if any.
+    async fn flush_spool(&mut self) {
+        let Ok(bytes) = std::fs::read(&self.spool) else {
+            return;
+        };
+        let json: serde_json::Value = match serde_json::from_slice(&bytes) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!("discarding an unreadable spool file: {e}");
+                self.clear_spool();
+                return;
+            }
+        };
+        match self.api.send_report_raw(&json).await {
+            Ok(r) => {
+                self.set_reachable(true, None);
+                tracing::info!(
+                    "spooled report delivered: {} packages",
+                    r.packages_processed
+                );
+                self.clear_spool();
+            }
+            Err(e) if e.is_transient() => self.set_reachable(false, Some(&e)),
+            Err(e) => {
+                tracing::error!("the server rejected the spooled report, discarding it: {e}");
+                self.clear_spool();
+            }
+        }
+    }
+
+    /// The periodic hash-gated check-in.
+    async fn check_in(&mut self) {
+        self.ticks += 1;
+        let Some(snap) = self.collect().await else {
+            return;
+        };
+        if self.ticks % FULL_REPORT_EVERY == 0 {
+            let _ = self.send_full(&snap, "every 24th check-in").await;
+            return;
+        }
+        let resp = match self.api.ping(Some(&snap.ping_body())).await {
+            Ok(r) => r,
+            Err(e) if e.is_transient() => {
+                self.set_reachable(false, Some(&e));
+                self.write_spool(&snap);
+                return;
+            }
+            Err(e) => {
+                tracing::error!("check-in rejected: {e}");
+                return;
+            }
+        };
+        self.set_reachable(true, None);
+        if self.spool.exists() {
+            // The server missed a full report while it was away: send a fresh one.
+            let _ = self.send_full(&snap, "server back after an outage").await;
+            return;
+        }
+        if !resp.hash_gate {
+            let _ = self
+                .send_full(&snap, "server without hash-gated check-in")
+                .await;
+            return;
+        }
+        let sections: Vec<String> = resp
+            .request_full
+            .iter()
+            .filter(|s| PARTIAL_SECTIONS.contains(&s.as_str()))
+            .cloned()
+            .collect();
+        for other in resp
+            .request_full
+            .iter()
+            .filter(|s| !PARTIAL_SECTIONS.contains(&s.as_str()))
+        {
+            tracing::debug!("server asked for the {other} section: {UNSUPPORTED}");
+        }
+        if sections.is_empty() {
+            tracing::debug!("check-in: nothing changed");
+            return;
+        }
+        match self.api.send_report(&snap.partial(&sections)).await {
+            Ok(_) => tracing::info!("partial report sent: {}", sections.join(", ")),
+            Err(e) => {
+                tracing::warn!("partial report failed ({e}); sending a full report instead");
+                let _ = self.send_full(&snap, "partial report failed").await;
+            }
+        }
+    }
+
+    fn reply(&self, command: &str, status: &str, message: impl Into<String>) {
+        let _ = self.to_ws.send(AgentMessage::CommandResult {
+            command: command.to_owned(),
+            status: status.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    fn unsupported(&self, command: &str) {
+        tracing::info!("server command {command}: {UNSUPPORTED}");
+        self.reply(
+            command,
+            "unsupported",
+            format!("{command} is {UNSUPPORTED} (patchmon-agent {AGENT_VERSION})"),
+        );
+    }
+
+    async fn handle(&mut self, ev: WsEvent) -> Flow {
+        let msg = match ev {
+            WsEvent::Connected => {
+                self.flush_spool().await;
+                return Flow::Continue;
+            }
+            WsEvent::Disconnected => return Flow::Continue,
+            WsEvent::Message(m) => m,
+        };
+        let kind = msg.kind();
+        tracing::debug!("server command: {kind}");
+        match msg {
+            ServerMessage::ReportNow => match self.full_report("report_now").await {
+                Ok(()) => self.reply(&kind, "ok", "report sent"),
+                Err(e) => self.reply(&kind, "error", e),
+            },
+            ServerMessage::SettingsUpdate {
+                update_interval,
+                package_cache_refresh_mode,
+                package_cache_refresh_max_age,
+                compliance_scan_interval,
+            } => {
+                let mut changed = false;
+                if let Some(v) = update_interval.filter(|v| *v > 0) {
+                    changed |= self.config.file.set("update_interval", Yaml::from(v));
+                    let (interval, offset) = schedule(&self.creds.api_id, v);
+                    self.interval = interval;
+                    self.offset = offset;
+                    changed |= self
+                        .config
+                        .file
+                        .set("report_offset", Yaml::from(offset.as_secs() as i64));
+                }
+                if let Some(m) = package_cache_refresh_mode {
+                    changed |= self
+                        .config
+                        .file
+                        .set("package_cache_refresh_mode", Yaml::String(m.clone()));
+                    self.opts.cache_refresh = crate::config::CacheRefresh::parse(&m);
+                }
+                if let Some(v) = package_cache_refresh_max_age.filter(|v| *v > 0) {
+                    changed |= self
+                        .config
+                        .file
+                        .set("package_cache_refresh_max_age", Yaml::from(v));
+                    self.opts.cache_max_age_minutes = v;
+                }
+                if let Some(v) = compliance_scan_interval.filter(|v| *v > 0)
+                    && self
+                        .config
+                        .file
+                        .get("integrations")
+                        .and_then(|i| i.get("compliance"))
+                        .is_some_and(Yaml::is_mapping)
+                {
+                    let mut c = self
+                        .config
+                        .file
+                        .get("integrations")
+                        .and_then(|i| i.get("compliance"))
+                        .cloned()
+                        .unwrap_or(Yaml::Null);
+                    if let Yaml::Mapping(m) = &mut c {
+                        m.insert("scan_interval".into(), Yaml::from(v));
+                    }
+                    changed |= self.config.file.set_nested("integrations", "compliance", c);
+                }
+                if changed {
+                    self.save_config();
+                    tracing::info!(
+                        "settings updated by the server (interval {} s)",
+                        self.interval.as_secs()
+                    );
+                }
+                self.reply(&kind, "ok", "settings saved");
+            }
+            ServerMessage::RefreshIntegrationStatus => {
+                self.post_integration_status().await;
+                self.reply(&kind, "ok", "integration status sent");
+            }
+            ServerMessage::ApplyConfig { config } => {
+                if let Some(d) = config.docker {
+                    self.config
+                        .file
+                        .set_nested("integrations", "docker", Yaml::Bool(d));
+                }
+                let mode = config
+                    .compliance
+                    .as_ref()
+                    .and_then(|c| c.enabled.as_ref())
+                    .map(|e| match e {
+                        patchmon_protocol::messages::ComplianceEnabled::Bool(true) => {
+                            ComplianceMode::Enabled
+                        }
+                        patchmon_protocol::messages::ComplianceEnabled::Bool(false) => {
+                            ComplianceMode::Disabled
+                        }
+                        patchmon_protocol::messages::ComplianceEnabled::Mode(m) => {
+                            ComplianceMode::parse(m)
+                        }
+                    });
+                let openscap = config
+                    .compliance
+                    .as_ref()
+                    .and_then(|c| c.openscap_enabled)
+                    .or(config.compliance_openscap_enabled);
+                let bench = config
+                    .compliance
+                    .as_ref()
+                    .and_then(|c| c.docker_bench_enabled)
+                    .or(config.compliance_docker_bench_enabled);
+                if mode.is_some() || openscap.is_some() || bench.is_some() {
+                    self.config.set_compliance(mode, openscap, bench);
+                }
+                match self.config.save() {
+                    Ok(()) => {
+                        self.reply(&kind, "ok", "configuration saved; restarting");
+                        tracing::info!("configuration applied by the server; restarting");
+                        // Give the WebSocket task a moment to send the reply.
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        return Flow::Restart;
+                    }
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        self.reply(&kind, "error", e.to_string());
+                    }
+                }
+            }
+            ServerMessage::IntegrationToggle {
+                integration,
+                enabled,
+            } => {
+                match integration.as_str() {
+                    "docker" => {
+                        self.config
+                            .file
+                            .set_nested("integrations", "docker", Yaml::Bool(enabled));
+                    }
+                    "compliance" => {
+                        self.config.set_compliance(
+                            Some(if enabled {
+                                ComplianceMode::Enabled
+                            } else {
+                                ComplianceMode::Disabled
+                            }),
+                            None,
+                            None,
+                        );
+                    }
+                    other => {
+                        // Never let the server switch ssh-proxy-enabled (or anything else).
+                        tracing::warn!("ignoring integration_toggle for {other:?}");
+                        self.reply(
+                            &kind,
+                            "error",
+                            format!("integration {other:?} cannot be toggled by the server"),
+                        );
+                        return Flow::Continue;
+                    }
+                }
+                self.save_config();
+                self.reply(&kind, "ok", "saved");
+            }
+            ServerMessage::SetComplianceMode { mode } => {
+                self.config
+                    .set_compliance(Some(ComplianceMode::parse(&mode)), None, None);
+                self.save_config();
+                self.reply(&kind, "ok", "saved");
+            }
+            ServerMessage::UpdateNotification { version, force, .. } => {
+                tracing::info!("server announces agent version {version}");
+                if force {
+                    self.unsupported("update_notification");
+                }
+            }
+            ServerMessage::SshProxy { session_id, .. } => {
+                let text = format!("SSH proxy is {UNSUPPORTED} (patchmon-agent {AGENT_VERSION})");
+                let _ = self.to_ws.send(AgentMessage::SshProxyError {
+                    session_id,
+                    data: text.clone(),
+                    message: text,
+                });
+                self.unsupported(&kind);
+            }
+            ServerMessage::RdpProxy { session_id, .. } => {
+                let message =
+                    format!("RDP proxy is {UNSUPPORTED} (patchmon-agent {AGENT_VERSION})");
+                let _ = self.to_ws.send(AgentMessage::RdpProxyError {
+                    session_id,
+                    message,
+                });
+                self.unsupported(&kind);
+            }
+            // Follow-ups of a session we never opened: nothing to answer.
+            ServerMessage::SshProxyInput { .. }
+            | ServerMessage::SshProxyResize { .. }
+            | ServerMessage::SshProxyDisconnect { .. }
+            | ServerMessage::RdpProxyInput { .. }
+            | ServerMessage::RdpProxyDisconnect { .. } => {}
+            ServerMessage::RunPatch { patch_run_id, .. } => {
+                if !patch_run_id.is_empty() {
+                    let body = json!({"stage": "failed", "error_message": format!("patching is {UNSUPPORTED} (patchmon-agent {AGENT_VERSION})")});
+                    if let Err(e) = self.api.patch_output(&patch_run_id, &body).await {
+                        tracing::debug!("could not report the patch run as failed: {e}");
+                    }
+                }
+                self.unsupported(&kind);
+            }
+            ServerMessage::UpdateAgent
+            | ServerMessage::DockerInventoryRefresh
+            | ServerMessage::ComplianceScan { .. }
+            | ServerMessage::ComplianceScanCancel
+            | ServerMessage::RemediateRule { .. }
+            | ServerMessage::InstallScanner
+            | ServerMessage::UpgradeSsg { .. }
+            | ServerMessage::PatchRunStop { .. }
+            | ServerMessage::DockerImageScan { .. } => self.unsupported(&kind),
+            ServerMessage::Connected => tracing::debug!("server greeting received"),
+            ServerMessage::Welcome {
+                protocol_version,
+                server_version,
+                capabilities,
+            } => {
+                tracing::debug!(
+                    "server {server_version}, protocol {protocol_version}, capabilities {capabilities:?}"
+                );
+            }
+            ServerMessage::Unknown { kind } => {
+                tracing::warn!("ignoring unknown server message type {kind:?}")
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Tells the server the state of the integrations this agent is asked to
+    /// run: enabled ones cannot run in this version.
+    async fn post_integration_status(&mut self) {
+        let s = self.config.settings();
+        let wanted = [
+            ("docker", s.docker),
+            ("compliance", s.compliance != ComplianceMode::Disabled),
+        ];
+        for (name, enabled) in wanted {
+            if !enabled {
+                continue;
+            }
+            let body = json!({
+                "integration": name,
+                "enabled": enabled,
+                "status": "error",
+                "message": format!("the {name} integration is {UNSUPPORTED} (patchmon-agent {AGENT_VERSION})"),
+            });
+            if let Err(e) = self.api.integration_status(&body).await {
+                tracing::debug!("integration status for {name} not delivered: {e}");
+            }
+        }
+    }
+}
