@@ -43,9 +43,9 @@ pub fn collect_full(opts: &CollectOptions) -> Result<Snapshot, CollectError> {
     let interfaces = system::network_interfaces(gateway.as_ref());
     let ip = system::primary_ip(&interfaces, gateway.as_ref());
     let uptime = system::uptime_secs();
-    let boot_time = uptime.and_then(|u| {
+    let boot_time = uptime.map(|u| {
         let boot = chrono::Utc::now() - chrono::Duration::milliseconds((u * 1000.0) as i64);
-        Some(boot.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        boot.format("%Y-%m-%dT%H:%M:%SZ").to_string()
     });
 
     let hashes = SectionHashes {

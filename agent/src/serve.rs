@@ -389,7 +389,7 @@ impl Service {
         let Some(snap) = self.collect().await else {
             return;
         };
-        if self.ticks % FULL_REPORT_EVERY == 0 {
+        if self.ticks.is_multiple_of(FULL_REPORT_EVERY) {
             let _ = self.send_full(&snap, "every 24th check-in").await;
             return;
         }

@@ -410,7 +410,7 @@ fn interface_kind(name: &str) -> &'static str {
         "wifi"
     } else if name.starts_with("docker")
         || name.starts_with("br-")
-        || name.starts_with("br") && Path::new(&format!("/sys/class/net/{name}/bridge")).exists()
+        || (name.starts_with("br") && Path::new(&format!("/sys/class/net/{name}/bridge")).exists())
     {
         "bridge"
     } else {

@@ -350,7 +350,7 @@ async fn connect_via_proxy(proxy: &str, host: &str, port: u16) -> Result<TcpStre
         .read_line(&mut status)
         .await
         .map_err(|e| DialError::Other(format!("proxy read: {e}")))?;
-    if !status.split_whitespace().nth(1).is_some_and(|c| c == "200") {
+    if status.split_whitespace().nth(1).is_none_or(|c| c != "200") {
         return Err(DialError::Other(format!(
             "proxy refused CONNECT: {}",
             status.trim()

@@ -108,7 +108,7 @@ impl PackageManager for Dnf {
                 .collect();
             for i in &mut installed {
                 if let Some(r) = repos.get(&i.name) {
-                    i.repo = r.trim_start_matches('@').to_owned();
+                    i.repo = clean_from_repo(r);
                 }
             }
         }
@@ -151,6 +151,16 @@ fn native_arch() -> String {
     util::run("uname", &["-m"], CMD_TIMEOUT)
         .map(|o| o.stdout.trim().to_owned())
         .unwrap_or_else(|_| std::env::consts::ARCH.to_owned())
+}
+
+/// The repository id from `list --installed`'s third column: `@baseos` →
+/// `baseos`; local files (`@commandline`), `@System` and `<unknown>` → none.
+pub fn clean_from_repo(r: &str) -> String {
+    let r = r.trim().trim_start_matches('@');
+    match r {
+        "commandline" | "System" | "<unknown>" | "" => String::new(),
+        other => other.to_owned(),
+    }
 }
 
 /// `name` for native/noarch packages, `name.arch` otherwise.

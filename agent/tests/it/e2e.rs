@@ -1,0 +1,393 @@
+//! End to end: the real agent binary against the real server.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use patchmon_protocol::ServerMessage;
+use patchmon_server::testkit::TestServer;
+
+use crate::dpkg_installed_count;
+
+const BIN: &str = env!("CARGO_BIN_EXE_patchmon-agent");
+
+/// An agent installation in a temp directory (config, credentials, logs, spool).
+struct AgentDir {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl AgentDir {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_path_buf();
+        // Never refresh apt's index in tests; keep debug logs for the assertions.
+        std::fs::write(
+            root.join("config.yml"),
+            "package_cache_refresh_mode: never\nlog_level: debug\nsome_future_key: kept\n",
+        )
+        .expect("write config");
+        Self { _dir: dir, root }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.root.join("config.yml")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--config").arg(self.config()).args(args);
+        c.env_remove("HTTPS_PROXY")
+            .env_remove("HTTP_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("http_proxy");
+        c
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut c = self.cmd(args);
+        tokio::task::spawn_blocking(move || c.output().expect("run agent"))
+            .await
+            .expect("join")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.root.join("logs/patchmon-agent.log")).unwrap_or_default()
+    }
+
+    fn spool(&self) -> PathBuf {
+        self.root.join("spool/report.json")
+    }
+}
+
+/// A running `serve`, killed if the test ends early.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+async fn eventually<F, Fut>(timeout: Duration, cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    TestServer::wait_for(timeout, cond).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_api_ping_and_report_store_this_machines_packages() {
+    let server = TestServer::start().await;
+    let host = server.create_host("e2e-report").await;
+    let agent = AgentDir::new();
+
+    let out = agent
+        .run(&[
+            "config",
+            "set-api",
+            &host.api_id,
+            &host.api_key,
+            &server.url(),
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("✅ API credentials are valid"),
+        "{}",
+        text(&out)
+    );
+    for f in ["config.yml", "credentials.yml"] {
+        let mode = std::fs::metadata(agent.root.join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{f}");
+    }
+    let cfg = std::fs::read_to_string(agent.config()).unwrap();
+    assert!(
+        cfg.contains(&server.url()) && cfg.contains("some_future_key: kept"),
+        "{cfg}"
+    );
+    assert!(
+        !cfg.contains(&host.api_key),
+        "the key lives only in credentials.yml"
+    );
+
+    let out = agent.run(&["ping"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("✅ Connectivity test successful"));
+
+    let out = agent.run(&["config", "show"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains(&host.api_id) && shown.contains("API Key: Set ✅"));
+    assert!(
+        !shown.contains(&host.api_key),
+        "config show never prints the key"
+    );
+
+    let started = Instant::now();
+    let out = agent.run(&["report"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    eprintln!("`report` took {:?}", started.elapsed());
+
+    let expected = dpkg_installed_count() as i64;
+    assert_eq!(server.host_package_count(&host.api_id).await, expected);
+    assert_eq!(server.report_count(&host.api_id).await, 1);
+    let row = server.host(&host.api_id).await.expect("host row");
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(row["hostname"], hostname.trim());
+    assert_eq!(row["os_type"], "Debian GNU/Linux");
+    assert_eq!(row["package_manager"], "apt");
+    assert_eq!(row["status"], "active");
+    assert!(!server.host_repositories(&host.api_id).await.is_empty());
+
+    // `report --json` needs no credentials and sends nothing.
+    let bare = AgentDir::new();
+    let started = Instant::now();
+    let out = bare.run(&["report", "--json"]).await;
+    let took = started.elapsed();
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(
+        v["packages"].as_array().map(Vec::len),
+        Some(expected as usize)
+    );
+    eprintln!("`report --json`: {expected} packages in {took:?}");
+    assert_eq!(
+        server.report_count(&host.api_id).await,
+        1,
+        "report --json sends nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_obeys_report_now_and_delivers_the_spool_after_a_server_restart() {
+    let mut server = TestServer::start().await;
+    let host = server.create_host("e2e-serve").await;
+    let agent = AgentDir::new();
+    let out = agent
+        .run(&[
+            "config",
+            "set-api",
+            &host.api_id,
+            &host.api_key,
+            &server.url(),
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+
+    let child = agent
+        .cmd(&["serve"])
+        .env("PATCHMON_AGENT_INTERVAL_SECS", "4")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut serve = Serve(child);
+    let id = host.api_id.clone();
+
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            server.is_connected(&id).await && server.report_count(&id).await >= 1
+        })
+        .await,
+        "agent did not connect and send its startup report; log:\n{}",
+        agent.log()
+    );
+    let cfg = std::fs::read_to_string(agent.config()).unwrap();
+    assert!(cfg.contains("report_offset"), "offset persisted: {cfg}");
+
+    // Commands this version cannot run are answered, never fatal.
+    assert!(server.send_command(&id, ServerMessage::UpdateAgent).await);
+    assert!(
+        server
+            .send_command(&id, ServerMessage::DockerInventoryRefresh)
+            .await
+    );
+
+    // report_now over the WebSocket: a new report within 2 s.
+    let before = server.report_count(&id).await;
+    let sent = Instant::now();
+    assert!(server.send_command(&id, ServerMessage::ReportNow).await);
+    let landed = eventually(Duration::from_secs(2), || async {
+        server.report_count(&id).await > before
+    })
+    .await;
+    eprintln!("report_now → stored report after {:?}", sent.elapsed());
+    assert!(
+        landed,
+        "no report within 2 s of report_now; log:\n{}",
+        agent.log()
+    );
+    assert!(server.is_connected(&id).await);
+
+    // Server goes away: the next check-in spools a full report.
+    let before = server.report_count(&id).await;
+    server.stop().await;
+    assert!(
+        eventually(Duration::from_secs(60), || async { agent.spool().exists() }).await,
+        "no spool while the server was down; log:\n{}",
+        agent.log()
+    );
+    assert!(
+        serve.0.try_wait().expect("wait").is_none(),
+        "agent must keep running"
+    );
+    let spooled: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(agent.spool()).unwrap()).unwrap();
+    assert_eq!(
+        spooled["packages"].as_array().map(Vec::len),
+        Some(dpkg_installed_count())
+    );
+
+    // Server is back: the agent reconnects and the spooled report arrives.
+    server.restart().await;
+    assert!(
+        eventually(Duration::from_secs(90), || async {
+            server.is_connected(&id).await
+                && server.report_count(&id).await > before
+                && !agent.spool().exists()
+        })
+        .await,
+        "spooled report not delivered after restart; log:\n{}",
+        agent.log()
+    );
+    let log = agent.log();
+    assert!(
+        log.contains("spooled report delivered") || log.contains("server back after an outage"),
+        "{log}"
+    );
+    let dial_warnings = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("WebSocket connection to"))
+        .count();
+    assert_eq!(
+        dial_warnings, 1,
+        "dial failures are logged once per state change:\n{log}"
+    );
+
+    // Clean shutdown on SIGTERM.
+    let pid = serve.0.id().to_string();
+    let st = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = serve.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "agent did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(agent.log().contains("SIGTERM received"));
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            !server.is_connected(&id).await
+        })
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_url_and_bad_credentials_fail_clearly() {
+    let server = TestServer::start().await;
+    let host = server.create_host("e2e-bad").await;
+
+    let agent = AgentDir::new();
+    let out = agent
+        .run(&[
+            "config",
+            "set-api",
+            &host.api_id,
+            &host.api_key,
+            "not-a-url",
+        ])
+        .await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("must start with http:// or https://"),
+        "{}",
+        text(&out)
+    );
+
+    // Nothing listens on port 1.
+    let out = agent
+        .run(&[
+            "config",
+            "set-api",
+            &host.api_id,
+            &host.api_key,
+            "http://127.0.0.1:1",
+        ])
+        .await;
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot reach the server"),
+        "{}",
+        text(&out)
+    );
+    let out = agent.run(&["ping"]).await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("❌"),
+        "{}",
+        text(&out)
+    );
+
+    let wrong_key = "0".repeat(64);
+    let out = agent
+        .run(&["config", "set-api", &host.api_id, &wrong_key, &server.url()])
+        .await;
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("401"), "{}", text(&out));
+    let out = agent.run(&["report"]).await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("401"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(server.report_count(&host.api_id).await, 0);
+
+    let missing = agent.root.join("nowhere/config.yml");
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&missing)
+        .arg("ping")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("config set-api"),
+        "{}",
+        text(&out)
+    );
+
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("patchmon-agent version {}", env!("CARGO_PKG_VERSION"))
+    );
+    let out = Command::new(BIN).arg("update-agent").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Self-update is not available"));
+}

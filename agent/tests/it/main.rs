@@ -1,0 +1,36 @@
+//! The agent's one integration-test binary: parsers against recorded outputs,
+//! the live apt collector, and end-to-end runs of the real agent binary
+//! against the real server (in-process, `patchmon_server::testkit`).
+
+mod e2e;
+mod live;
+mod parsers;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// dpkg packages whose status is `installed` (the reference count).
+pub fn dpkg_installed_count() -> usize {
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${db:Status-Status}\n"])
+        .output()
+        .expect("dpkg-query");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| *l == "installed")
+        .count()
+}
+
+/// Names upgraded by an apt simulation (`Inst name [current] …` lines),
+/// parsed independently of the agent's code.
+pub fn simulated_upgrades(sim: &str) -> BTreeSet<String> {
+    sim.lines()
+        .filter_map(|l| l.strip_prefix("Inst "))
+        .filter(|rest| {
+            rest.split_whitespace()
+                .nth(1)
+                .is_some_and(|t| t.starts_with('['))
+        })
+        .filter_map(|rest| rest.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
