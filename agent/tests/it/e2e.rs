@@ -10,7 +10,33 @@ use patchmon_server::testkit::TestServer;
 
 use crate::dpkg_installed_count;
 
-const BIN: &str = env!("CARGO_BIN_EXE_patchmon-agent");
+/// The agent binary under test: this build's, or `PATCHMON_AGENT_BIN`
+/// (e.g. the size-optimised release build, to measure its memory).
+fn bin() -> PathBuf {
+    std::env::var_os("PATCHMON_AGENT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_patchmon-agent")))
+}
+
+/// `VmRSS` and `VmHWM` (peak) of a process, in kB.
+fn memory_kb(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    for l in status
+        .lines()
+        .filter(|l| l.starts_with("Rss") || l.starts_with("Threads"))
+    {
+        eprintln!("  {l}");
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
 
 /// An agent installation in a temp directory (config, credentials, logs, spool).
 struct AgentDir {
@@ -36,7 +62,7 @@ impl AgentDir {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
+        let mut c = Command::new(bin());
         c.arg("--config").arg(self.config()).args(args);
         c.env_remove("HTTPS_PROXY")
             .env_remove("HTTP_PROXY")
@@ -212,6 +238,9 @@ async fn serve_obeys_report_now_and_delivers_the_spool_after_a_server_restart() 
     let cfg = std::fs::read_to_string(agent.config()).unwrap();
     assert!(cfg.contains("report_offset"), "offset persisted: {cfg}");
 
+    let (rss, peak) = memory_kb(serve.0.id());
+    eprintln!("serve after the startup report: VmRSS {rss} kB, VmHWM (peak) {peak} kB");
+
     // Commands this version cannot run are answered, never fatal.
     assert!(server.send_command(&id, ServerMessage::UpdateAgent).await);
     assert!(
@@ -235,6 +264,24 @@ async fn serve_obeys_report_now_and_delivers_the_spool_after_a_server_restart() 
         agent.log()
     );
     assert!(server.is_connected(&id).await);
+    let log = agent.log();
+    assert!(
+        log.contains("server command update_agent: not supported by this agent version")
+            && log.contains("server command docker_inventory_refresh: not supported"),
+        "{log}"
+    );
+
+    // Steady state: a few hash-gated check-ins later.
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            agent.log().matches("check-in: nothing changed").count() >= 2
+        })
+        .await,
+        "hash-gated check-ins with unchanged hashes send nothing; log:\n{}",
+        agent.log()
+    );
+    let (rss, peak) = memory_kb(serve.0.id());
+    eprintln!("serve steady (after check-ins): VmRSS {rss} kB, VmHWM (peak) {peak} kB");
 
     // Server goes away: the next check-in spools a full report.
     let before = server.report_count(&id).await;
@@ -369,7 +416,7 @@ async fn bad_url_and_bad_credentials_fail_clearly() {
     assert_eq!(server.report_count(&host.api_id).await, 0);
 
     let missing = agent.root.join("nowhere/config.yml");
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .arg("--config")
         .arg(&missing)
         .arg("ping")
@@ -382,12 +429,12 @@ async fn bad_url_and_bad_credentials_fail_clearly() {
         text(&out)
     );
 
-    let out = Command::new(BIN).arg("--version").output().unwrap();
+    let out = Command::new(bin()).arg("--version").output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("patchmon-agent version {}", env!("CARGO_PKG_VERSION"))
     );
-    let out = Command::new(BIN).arg("update-agent").output().unwrap();
+    let out = Command::new(bin()).arg("update-agent").output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Self-update is not available"));
 }

@@ -2,6 +2,9 @@
 //! the live apt collector, and end-to-end runs of the real agent binary
 //! against the real server (in-process, `patchmon_server::testkit`).
 
+// Test code: panicking on a broken fixture or a failed spawn is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod e2e;
 mod live;
 mod parsers;
