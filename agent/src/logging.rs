@@ -11,6 +11,7 @@ use file_rotate::suffix::AppendCount;
 use file_rotate::{ContentLimit, FileRotate};
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::layer::SubscriberExt;
@@ -27,6 +28,14 @@ impl FormatTime for LocalTime {
     fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
         write!(w, "{}", chrono::Local::now().format("%Y-%m-%dT%H:%M:%S"))
     }
+}
+
+/// Our own events at `level`; libraries (HTTP, TLS, WebSocket) only from
+/// warnings up, so debug logs stay readable.
+fn targets(level: LevelFilter) -> Targets {
+    Targets::new()
+        .with_target("patchmon_agent", level)
+        .with_default(level.min(LevelFilter::WARN))
 }
 
 pub fn parse_level(s: &str) -> LevelFilter {
@@ -47,7 +56,7 @@ pub fn init(level: LevelFilter, stderr_level: LevelFilter, log_file: Option<&Pat
         .with_writer(std::io::stderr)
         .with_timer(LocalTime)
         .with_target(false)
-        .with_filter(stderr_level);
+        .with_filter(targets(stderr_level));
     let file = log_file.and_then(|p| match open_rotating(p) {
         Ok(w) => Some(
             tracing_subscriber::fmt::layer()
@@ -55,7 +64,7 @@ pub fn init(level: LevelFilter, stderr_level: LevelFilter, log_file: Option<&Pat
                 .with_ansi(false)
                 .with_timer(LocalTime)
                 .with_target(false)
-                .with_filter(level),
+                .with_filter(targets(level)),
         ),
         Err(e) => {
             eprintln!("warning: cannot write the log file {}: {e}", p.display());

@@ -92,7 +92,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Backoff::new(patchmon_protocol::fnv1a64(target.api_id.as_bytes()));
-    // None: no attempt yet; Some(true): last dial worked; Some(false): failing.
+    // None: never connected nor failed yet; Some(false): the link is down.
     let mut state: Option<bool> = None;
     loop {
         if *shutdown.borrow() {
@@ -109,7 +109,6 @@ pub async fn run(
                 } else {
                     tracing::info!("WebSocket connected to {}", target.url);
                 }
-                state = Some(true);
                 backoff.reset();
                 let _ = events.send(WsEvent::Connected);
                 let why = session(socket, &events, &mut outgoing, &mut shutdown).await;
@@ -117,7 +116,11 @@ pub async fn run(
                 if *shutdown.borrow() {
                     return;
                 }
-                tracing::warn!("WebSocket disconnected: {why}; reconnecting");
+                tracing::warn!(
+                    "WebSocket disconnected: {why}; reconnecting (failed redials are logged at debug level)"
+                );
+                // The link is down: redial failures belong to this same state.
+                state = Some(false);
                 backoff.next_delay()
             }
             Ok(Err(e)) => {
