@@ -271,6 +271,75 @@ async fn serve_obeys_report_now_and_delivers_the_spool_after_a_server_restart() 
         "{log}"
     );
 
+    // settings_update is saved to config.yml (the schedule itself is pinned
+    // by PATCHMON_AGENT_INTERVAL_SECS in this test).
+    assert!(
+        server
+            .send_command(
+                &id,
+                ServerMessage::SettingsUpdate {
+                    update_interval: Some(30),
+                    compliance_scan_interval: None,
+                    package_cache_refresh_mode: Some("never".into()),
+                    package_cache_refresh_max_age: None,
+                },
+            )
+            .await
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            std::fs::read_to_string(agent.config())
+                .unwrap_or_default()
+                .contains("update_interval: 30")
+        })
+        .await,
+        "settings_update not saved; log:\n{}",
+        agent.log()
+    );
+
+    // apply_config: saved (never touching ssh-proxy-enabled), then the agent
+    // restarts in place and reconnects.
+    let pid = serve.0.id();
+    let starts = agent.log().matches("starting; server").count();
+    assert!(
+        server
+            .send_command(
+                &id,
+                ServerMessage::ApplyConfig {
+                    config: patchmon_protocol::messages::ApplyConfig {
+                        docker: Some(true),
+                        ..Default::default()
+                    },
+                },
+            )
+            .await
+    );
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            agent.log().matches("starting; server").count() > starts
+                && server.is_connected(&id).await
+        })
+        .await,
+        "agent did not restart and reconnect after apply_config; log:\n{}",
+        agent.log()
+    );
+    assert_eq!(serve.0.id(), pid);
+    assert!(
+        serve.0.try_wait().expect("wait").is_none(),
+        "restarted in place, same process"
+    );
+    let cfg = std::fs::read_to_string(agent.config()).unwrap();
+    let yaml: serde_json::Value =
+        serde_norway::from_str(&cfg).expect("config.yml stays valid YAML");
+    // (integrations.docker itself is re-synced from the server's state at start-up.)
+    assert!(
+        agent
+            .log()
+            .contains("configuration applied by the server; restarting")
+    );
+    assert_eq!(yaml["integrations"]["ssh-proxy-enabled"], false, "{cfg}");
+    assert_eq!(yaml["some_future_key"], "kept", "{cfg}");
+
     // Steady state: a few hash-gated check-ins later.
     assert!(
         eventually(Duration::from_secs(30), || async {
