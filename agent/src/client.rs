@@ -368,19 +368,24 @@ fn truncate(s: &str, n: usize) -> String {
     format!("{}…", &s[..end])
 }
 
-/// An error with its sources, e.g. "error sending request: connection refused".
+/// The causes of an error, e.g. "client error (Connect): tcp connect error:
+/// Connection refused (os error 111)"; reqwest's top-level "error sending
+/// request for url (…)" adds nothing to the URL the caller already names.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
+    let mut parts: Vec<String> = Vec::new();
     let mut cur = e.source();
     while let Some(c) = cur {
         let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
         }
         cur = c.source();
     }
-    s
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 #[cfg(test)]

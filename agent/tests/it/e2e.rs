@@ -507,3 +507,66 @@ async fn bad_url_and_bad_credentials_fail_clearly() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Self-update is not available"));
 }
+
+/// The hash-gated check-in against the real server, through the library:
+/// a fresh host is asked for every section, our partial report passes the
+/// server's canonical hash check, and afterwards nothing is requested.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hash_gated_check_in_and_partial_report_pass_the_servers_hash_check() {
+    use patchmon_agent::client::Api;
+    use patchmon_agent::collect::CollectOptions;
+    use patchmon_agent::config::{CacheRefresh, Config, Credentials};
+
+    let server = TestServer::start().await;
+    let host = server.create_host("e2e-hashgate").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yml");
+    std::fs::write(&path, format!("patchmon_server: {}\n", server.url())).unwrap();
+    let settings = Config::load(&path).unwrap().settings();
+    let creds = Credentials {
+        api_id: host.api_id.clone(),
+        api_key: host.api_key.clone(),
+    };
+    let api = Api::new(&settings, &creds, 0).unwrap();
+
+    let opts = CollectOptions {
+        cache_refresh: CacheRefresh::Never,
+        cache_max_age_minutes: 60,
+    };
+    let snap = tokio::task::spawn_blocking(move || patchmon_agent::report::collect_full(&opts))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let r = api.ping(Some(&snap.ping_body())).await.unwrap();
+    assert!(r.hash_gate, "our server announces hash-gated check-ins");
+    for s in ["packages", "repos", "interfaces", "hostname"] {
+        assert!(
+            r.request_full.iter().any(|x| x == s),
+            "{s} not requested: {:?}",
+            r.request_full
+        );
+    }
+    let sections: Vec<String> = r
+        .request_full
+        .iter()
+        .filter(|s| patchmon_agent::report::PARTIAL_SECTIONS.contains(&s.as_str()))
+        .cloned()
+        .collect();
+    let resp = api
+        .send_report(&snap.partial(&sections))
+        .await
+        .expect("partial report accepted");
+    assert_eq!(resp.packages_processed, dpkg_installed_count() as i64);
+    assert_eq!(
+        server.host_package_count(&host.api_id).await,
+        dpkg_installed_count() as i64
+    );
+
+    let r = api.ping(Some(&snap.ping_body())).await.unwrap();
+    assert!(
+        r.request_full.is_empty(),
+        "hashes match now: {:?}",
+        r.request_full
+    );
+}
