@@ -718,3 +718,31 @@ impl Service {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_applies_patchmons_offset_and_spool_sits_next_to_the_config() {
+        // The override variable is not set in unit tests.
+        assert!(std::env::var(INTERVAL_OVERRIDE_ENV).is_err());
+        let id = "patchmon_1a2b3c4d5e6f7a8b";
+        let (interval, offset) = schedule(id, 60);
+        assert_eq!(interval, Duration::from_secs(3600));
+        assert_eq!(
+            offset.as_secs(),
+            patchmon_protocol::report_offset_secs(id, 60)
+        );
+        assert!(offset < interval);
+        let (interval, offset) = schedule(id, 5);
+        assert_eq!(interval, Duration::from_secs(300));
+        assert!(offset < interval);
+        // Nonsense intervals fall back to one minute instead of a busy loop.
+        assert_eq!(schedule(id, 0).0, Duration::from_secs(60));
+        assert_eq!(
+            spool_path(Path::new("/etc/patchmon/config.yml")),
+            PathBuf::from("/etc/patchmon/spool/report.json")
+        );
+    }
+}

@@ -166,6 +166,15 @@ async fn set_api_ping_and_report_store_this_machines_packages() {
         "config show never prints the key"
     );
 
+    let out = agent.run(&["check-version"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("Current version: {}", env!("CARGO_PKG_VERSION"))),
+        "{stdout}"
+    );
+    assert!(stdout.contains("No update available"), "{stdout}");
+
     let started = Instant::now();
     let out = agent.run(&["report"]).await;
     assert!(out.status.success(), "{}", text(&out));
