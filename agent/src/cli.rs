@@ -98,11 +98,10 @@ pub fn run(cli: Cli) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let Some(command) = cli.command else {
-        eprintln!(
-            "{}\nRun `patchmon-agent --help` for the list of commands.",
-            version_line()
-        );
-        return ExitCode::FAILURE;
+        // Like PatchMon's agent: no command prints the help.
+        let _ = <Cli as clap::CommandFactory>::command().print_help();
+        println!();
+        return ExitCode::SUCCESS;
     };
     let needs_root = !matches!(
         command,

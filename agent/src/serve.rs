@@ -241,6 +241,9 @@ impl Service {
             Ok(_) => self.set_reachable(true, None),
             Err(e) => self.set_reachable(false, Some(&e)),
         }
+        // PatchMon reports the integrations' state at start-up; ours can only
+        // say that the enabled ones cannot run in this version.
+        self.post_integration_status().await;
     }
 
     fn save_config(&self) {
