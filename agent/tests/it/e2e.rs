@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use patchmon_protocol::ServerMessage;
 use patchmon_server::testkit::TestServer;
 
-use crate::dpkg_installed_count;
+use crate::{HEAVY, dpkg_installed_count};
 
 /// The agent binary under test: this build's, or `PATCHMON_AGENT_BIN`
 /// (e.g. the size-optimised release build, to measure its memory).
@@ -116,6 +116,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_api_ping_and_report_store_this_machines_packages() {
+    let _serial = HEAVY.lock().await;
     let server = TestServer::start().await;
     let host = server.create_host("e2e-report").await;
     let agent = AgentDir::new();
@@ -212,6 +213,7 @@ async fn set_api_ping_and_report_store_this_machines_packages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_obeys_report_now_and_delivers_the_spool_after_a_server_restart() {
+    let _serial = HEAVY.lock().await;
     let mut server = TestServer::start().await;
     let host = server.create_host("e2e-serve").await;
     let agent = AgentDir::new();
@@ -258,7 +260,18 @@ async fn serve_obeys_report_now_and_delivers_the_spool_after_a_server_restart() 
             .await
     );
 
-    // report_now over the WebSocket: a new report within 2 s.
+    // report_now over the WebSocket: a new report within 2 s. Send it right
+    // after a check-in finished, so it does not queue behind the next one
+    // (4 s ticks in this test; hourly in real life).
+    let checkins = agent.log().matches("check-in: nothing changed").count();
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            agent.log().matches("check-in: nothing changed").count() > checkins
+        })
+        .await,
+        "no hash-gated check-in; log:\n{}",
+        agent.log()
+    );
     let before = server.report_count(&id).await;
     let sent = Instant::now();
     assert!(server.send_command(&id, ServerMessage::ReportNow).await);
@@ -433,6 +446,7 @@ async fn serve_obeys_report_now_and_delivers_the_spool_after_a_server_restart() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_url_and_bad_credentials_fail_clearly() {
+    let _serial = HEAVY.lock().await;
     let server = TestServer::start().await;
     let host = server.create_host("e2e-bad").await;
 
@@ -522,6 +536,7 @@ async fn bad_url_and_bad_credentials_fail_clearly() {
 /// server's canonical hash check, and afterwards nothing is requested.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hash_gated_check_in_and_partial_report_pass_the_servers_hash_check() {
+    let _serial = HEAVY.lock().await;
     use patchmon_agent::client::Api;
     use patchmon_agent::collect::CollectOptions;
     use patchmon_agent::config::{CacheRefresh, Config, Credentials};

@@ -7,7 +7,7 @@ use patchmon_agent::collect::{CollectOptions, PackageManager, apt::Apt};
 use patchmon_agent::config::CacheRefresh;
 use patchmon_protocol::hashing::packages_hash;
 
-use crate::{dpkg_installed_count, simulated_upgrades};
+use crate::{HEAVY, dpkg_installed_count, simulated_upgrades};
 
 fn never_refresh() -> CollectOptions {
     CollectOptions {
@@ -18,6 +18,7 @@ fn never_refresh() -> CollectOptions {
 
 #[test]
 fn apt_collector_equals_dpkg_installed_set_and_apts_simulation() {
+    let _serial = HEAVY.blocking_lock();
     let inv = Apt.collect(&never_refresh()).expect("apt collection");
     assert_eq!(
         inv.packages.len(),
@@ -62,6 +63,7 @@ fn apt_collector_equals_dpkg_installed_set_and_apts_simulation() {
 
 #[test]
 fn full_snapshot_has_every_field_and_consistent_hashes() {
+    let _serial = HEAVY.blocking_lock();
     let snap = patchmon_agent::report::collect_full(&never_refresh()).expect("collection");
     let p = &snap.payload;
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
