@@ -594,3 +594,95 @@ async fn hash_gated_check_in_and_partial_report_pass_the_servers_hash_check() {
         r.request_full
     );
 }
+
+/// `version` and `report --json` work without root; the others refuse.
+#[test]
+fn only_version_config_show_and_report_json_run_without_root() {
+    let _serial = HEAVY.blocking_lock();
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(bin())
+            .args(args)
+            .output()
+            .expect("setpriv")
+    };
+    let out = as_nobody(&["version"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = as_nobody(&["report", "--json", "--config", "/nonexistent/config.yml"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        v["packages"].as_array().map(Vec::len),
+        Some(dpkg_installed_count())
+    );
+    // config show, with a config a non-root user can read.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = dir.path().join("config.yml");
+    std::fs::write(&cfg, "patchmon_server: https://pm.example.com\n").unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = as_nobody(&["config", "show", "--config", cfg.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Server: https://pm.example.com"),
+        "{}",
+        text(&out)
+    );
+
+    for cmd in [
+        &["ping"][..],
+        &["serve"],
+        &["report"],
+        &["config", "set-api", "a", "b", "http://x"],
+    ] {
+        let out = as_nobody(cmd);
+        assert!(!out.status.success(), "{cmd:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("must be run as root"),
+            "{}",
+            text(&out)
+        );
+    }
+}
+
+/// `skip_ssl_verify` is refused in production.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_ssl_verify_is_refused_when_patchmon_env_is_production() {
+    let server = TestServer::start().await;
+    let host = server.create_host("e2e-tls").await;
+    let agent = AgentDir::new();
+    let out = agent
+        .run(&[
+            "config",
+            "set-api",
+            &host.api_id,
+            &host.api_key,
+            &server.url(),
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let cfg = std::fs::read_to_string(agent.config())
+        .unwrap()
+        .replace("skip_ssl_verify: false", "skip_ssl_verify: true");
+    std::fs::write(agent.config(), cfg).unwrap();
+
+    let mut c = agent.cmd(&["ping"]);
+    c.env("PATCHMON_ENV", "production");
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refused because PATCHMON_ENV=production"),
+        "{}",
+        text(&out)
+    );
+
+    let out = agent.run(&["ping"]).await;
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("verification is disabled"),
+        "{}",
+        text(&out)
+    );
+}
