@@ -288,6 +288,22 @@ async fn async_command(command: Command, path: &Path) -> ExitCode {
                     );
                     ExitCode::SUCCESS
                 }
+                Err(e) if e.is_transient() => {
+                    // Keep it for `serve`, which sends the spool when the server is back.
+                    let spool = serve::spool_path(path);
+                    match serde_json::to_vec(&snap.payload)
+                        .map_err(|e| e.to_string())
+                        .and_then(|d| config::write_atomic(&spool, &d).map_err(|e| e.to_string()))
+                    {
+                        Ok(()) => fail(format!(
+                            "failed to send the report: {e}. It was saved to {} and the agent service will send it when the server is reachable",
+                            spool.display()
+                        )),
+                        Err(w) => fail(format!(
+                            "failed to send the report: {e} (and it could not be saved: {w})"
+                        )),
+                    }
+                }
                 Err(e) => fail(format!("failed to send the report: {e}")),
             }
         }

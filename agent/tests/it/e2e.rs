@@ -490,6 +490,15 @@ async fn bad_url_and_bad_credentials_fail_clearly() {
         "{}",
         text(&out)
     );
+    // An unreachable server: `report` fails but keeps the report for `serve`.
+    let out = agent.run(&["report"]).await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("was saved to"),
+        "{}",
+        text(&out)
+    );
+    assert!(agent.spool().exists());
 
     let wrong_key = "0".repeat(64);
     let out = agent
