@@ -94,6 +94,8 @@ pub async fn run(config_path: &Path) -> Result<bool, String> {
         api.server()
     );
 
+    // Signals first, so a SIGTERM during the start-up calls is a clean stop too.
+    let mut signals = Signals::new()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
     let (out_tx, out_rx) = mpsc::unbounded_channel();
@@ -114,7 +116,13 @@ pub async fn run(config_path: &Path) -> Result<bool, String> {
         reachable: None,
         to_ws: out_tx,
     };
-    svc.startup_sync().await;
+    tokio::select! {
+        () = svc.startup_sync() => {}
+        why = signals.recv() => {
+            tracing::info!("{why} received during start-up, stopping");
+            return Ok(false);
+        }
+    }
 
     let target = WsTarget {
         url: svc.api.ws_url(),
@@ -122,53 +130,55 @@ pub async fn run(config_path: &Path) -> Result<bool, String> {
         api_key: svc.api.api_key().to_owned(),
         tls: svc.api.tls.clone(),
     };
-    let ws_task = tokio::spawn(ws::run(target, ev_tx, out_rx, shutdown_rx.clone()));
-
-    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let mut stop = shutdown_rx.clone();
+    let ws_task = tokio::spawn(ws::run(target, ev_tx, out_rx, shutdown_rx));
 
     // The initial full report; it also delivers (and so clears) any spool.
     let mut restart = false;
-    let initial = tokio::select! {
-        r = svc.full_report("startup") => Some(r),
-        _ = terminate.recv() => None,
-        _ = interrupt.recv() => None,
+    let started = tokio::select! {
+        _ = svc.full_report("startup") => true,
+        why = signals.recv() => {
+            tracing::info!("{why} received during the start-up report, shutting down");
+            false
+        }
     };
     let mut next_tick = Instant::now() + svc.offset;
-    tracing::info!(
-        "check-ins every {} s; first one in {} s (report offset)",
-        svc.interval.as_secs(),
-        svc.offset.as_secs()
-    );
-    if initial.is_some() {
+    if started {
+        tracing::info!(
+            "check-ins every {} s; first one in {} s (report offset)",
+            svc.interval.as_secs(),
+            svc.offset.as_secs()
+        );
         loop {
             let flow = tokio::select! {
-                _ = terminate.recv() => { tracing::info!("SIGTERM received, shutting down"); break; }
-                _ = interrupt.recv() => { tracing::info!("interrupt received, shutting down"); break; }
-                _ = stop.changed() => break,
+                why = signals.recv() => {
+                    tracing::info!("{why} received, shutting down");
+                    break;
+                }
                 () = tokio::time::sleep_until(next_tick) => {
                     next_tick = Instant::now() + svc.interval;
                     tokio::select! {
-                        () = svc.check_in() => {}
-                        _ = terminate.recv() => { tracing::info!("SIGTERM received during a check-in, shutting down"); break; }
-                    }
-                    Flow::Continue
-                }
-                ev = ev_rx.recv() => match ev {
-                    Some(ev) => {
-                        let before = svc.interval;
-                        let flow = tokio::select! {
-                            f = svc.handle(ev) => f,
-                            _ = terminate.recv() => { tracing::info!("SIGTERM received, shutting down"); break; }
-                        };
-                        if svc.interval != before {
-                            next_tick = Instant::now() + svc.offset;
+                        () = svc.check_in() => Flow::Continue,
+                        why = signals.recv() => {
+                            tracing::info!("{why} received during a check-in, shutting down");
+                            break;
                         }
-                        flow
                     }
-                    None => break,
-                },
+                }
+                ev = ev_rx.recv() => {
+                    let Some(ev) = ev else { break };
+                    let before = svc.interval;
+                    let flow = tokio::select! {
+                        f = svc.handle(ev) => f,
+                        why = signals.recv() => {
+                            tracing::info!("{why} received, shutting down");
+                            break;
+                        }
+                    };
+                    if svc.interval != before {
+                        next_tick = Instant::now() + svc.offset;
+                    }
+                    flow
+                }
             };
             if let Flow::Restart = flow {
                 restart = true;
@@ -182,8 +192,29 @@ pub async fn run(config_path: &Path) -> Result<bool, String> {
     Ok(restart)
 }
 
-fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, String> {
-    tokio::signal::unix::signal(kind).map_err(|e| format!("cannot install signal handler: {e}"))
+/// SIGTERM and SIGINT.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self, String> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let err = |e: std::io::Error| format!("cannot install signal handler: {e}");
+        Ok(Self {
+            term: signal(SignalKind::terminate()).map_err(err)?,
+            int: signal(SignalKind::interrupt()).map_err(err)?,
+        })
+    }
+
+    /// Waits for either; returns its name.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
 }
 
 impl Service {
