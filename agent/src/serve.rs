@@ -277,6 +277,15 @@ impl Service {
         self.post_integration_status().await;
     }
 
+    /// Re-reads config.yml before changing it, so edits made by hand since
+    /// start-up (say `ssh-proxy-enabled`) are never reverted by a server message.
+    fn reload_config(&mut self) {
+        match Config::load(self.config.path()) {
+            Ok(c) => self.config = c,
+            Err(e) => tracing::warn!("{e}; keeping the configuration loaded at start-up"),
+        }
+    }
+
     fn save_config(&self) {
         if let Err(e) = self.config.save() {
             tracing::error!("{e}");
@@ -516,6 +525,7 @@ impl Service {
                 package_cache_refresh_max_age,
                 compliance_scan_interval,
             } => {
+                self.reload_config();
                 let mut changed = false;
                 if let Some(v) = update_interval.filter(|v| *v > 0) {
                     changed |= self.config.file.set("update_interval", Yaml::from(v));
@@ -575,6 +585,7 @@ impl Service {
                 self.reply(&kind, "ok", "integration status sent");
             }
             ServerMessage::ApplyConfig { config } => {
+                self.reload_config();
                 if let Some(d) = config.docker {
                     self.config
                         .file
@@ -626,6 +637,7 @@ impl Service {
                 integration,
                 enabled,
             } => {
+                self.reload_config();
                 match integration.as_str() {
                     "docker" => {
                         self.config
@@ -658,6 +670,7 @@ impl Service {
                 self.reply(&kind, "ok", "saved");
             }
             ServerMessage::SetComplianceMode { mode } => {
+                self.reload_config();
                 self.config
                     .set_compliance(Some(ComplianceMode::parse(&mode)), None, None);
                 self.save_config();
@@ -731,6 +744,7 @@ impl Service {
     /// Tells the server the state of the integrations this agent is asked to
     /// run: enabled ones cannot run in this version.
     async fn post_integration_status(&mut self) {
+        self.reload_config();
         let s = self.config.settings();
         let wanted = [
             ("docker", s.docker),

@@ -293,6 +293,13 @@ async fn serve_obeys_report_now_and_delivers_the_spool_after_a_server_restart() 
         "{log}"
     );
 
+    // A hand edit made while the agent runs survives its later rewrites.
+    let edited = std::fs::read_to_string(agent.config())
+        .unwrap()
+        .replace("ssh-proxy-enabled: false", "ssh-proxy-enabled: true");
+    assert!(edited.contains("ssh-proxy-enabled: true"));
+    std::fs::write(agent.config(), edited).unwrap();
+
     // settings_update is saved to config.yml (the schedule itself is pinned
     // by PATCHMON_AGENT_INTERVAL_SECS in this test).
     assert!(
@@ -359,7 +366,10 @@ async fn serve_obeys_report_now_and_delivers_the_spool_after_a_server_restart() 
             .log()
             .contains("configuration applied by the server; restarting")
     );
-    assert_eq!(yaml["integrations"]["ssh-proxy-enabled"], false, "{cfg}");
+    assert_eq!(
+        yaml["integrations"]["ssh-proxy-enabled"], true,
+        "the hand-set value is kept: {cfg}"
+    );
     assert_eq!(yaml["some_future_key"], "kept", "{cfg}");
 
     // Steady state: a few hash-gated check-ins later.
