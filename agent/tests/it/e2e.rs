@@ -705,3 +705,103 @@ async fn skip_ssl_verify_is_refused_when_patchmon_env_is_production() {
         text(&out)
     );
 }
+
+/// A minimal HTTP proxy: tunnels `CONNECT host:port` and passes plain
+/// requests through to `upstream`. Returns its address and the CONNECT targets seen.
+async fn fake_proxy(
+    upstream: std::net::SocketAddr,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(client);
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push_str(&line);
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let buffered = reader.buffer().to_vec();
+                let mut client = reader.into_inner();
+                let target = head
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                if head.starts_with("CONNECT ") {
+                    log.lock().unwrap().push(target);
+                    let _ = client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .await;
+                } else {
+                    let _ = server.write_all(head.as_bytes()).await;
+                }
+                let _ = server.write_all(&buffered).await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// The WebSocket goes through `HTTP_PROXY` (`HTTPS_PROXY` for wss) with CONNECT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_honours_the_proxy_environment() {
+    let _serial = HEAVY.lock().await;
+    let server = TestServer::start().await;
+    let host = server.create_host("e2e-proxy").await;
+    let agent = AgentDir::new();
+    let out = agent
+        .run(&[
+            "config",
+            "set-api",
+            &host.api_id,
+            &host.api_key,
+            &server.url(),
+        ])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let (proxy, seen) = fake_proxy(server.addr()).await;
+
+    let child = agent
+        .cmd(&["serve"])
+        .env("HTTP_PROXY", format!("http://{proxy}"))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let _serve = Serve(child);
+    let id = host.api_id.clone();
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            server.is_connected(&id).await
+        })
+        .await,
+        "no WebSocket through the proxy; log:\n{}",
+        agent.log()
+    );
+    let targets = seen.lock().unwrap().clone();
+    assert!(
+        targets.contains(&server.addr().to_string()),
+        "CONNECT targets: {targets:?}"
+    );
+}
