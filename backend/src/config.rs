@@ -81,7 +81,7 @@ pub struct Config {
     pub bind_address: IpAddr,
     pub port: u16,
     pub database_url: DatabaseUrl,
-    /// Maximum pooled database connections.
+    /// Maximum pooled database connections (default: 6 on SQLite, 16 on PostgreSQL).
     pub db_connection_limit: u32,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -181,6 +181,11 @@ impl Config {
                 reason: r,
             })?,
         };
+        let default_connections = if database_url.dialect() == "sqlite" {
+            6
+        } else {
+            16
+        };
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -216,7 +221,8 @@ impl Config {
             bind_address,
             port,
             database_url,
-            db_connection_limit: parse_num("DB_CONNECTION_LIMIT", 16, 1, 1000)? as u32,
+            db_connection_limit: parse_num("DB_CONNECTION_LIMIT", default_connections, 1, 1000)?
+                as u32,
             log_level,
             log_format,
             agent_update_body_limit: parse_size("AGENT_UPDATE_BODY_LIMIT", 5 * 1024 * 1024)?,

@@ -5,19 +5,26 @@
 //! between dialects is branched.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::config::DatabaseUrl;
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// SQLite has one writer at a time; the lock queues our own writers in
+    /// order instead of letting them spin in SQLite's busy handler.
+    Sqlite(SqlitePool, Arc<Mutex<()>>),
     Postgres(PgPool),
 }
+
+/// Held while a SQLite write transaction runs; a no-op on PostgreSQL.
+pub struct WriteGuard(#[allow(dead_code)] Option<OwnedMutexGuard<()>>);
 
 /// Runs the same block against whichever pool `$db` holds. Inside the block
 /// `$pool` is the concrete pool, so query types are checked per dialect.
@@ -25,7 +32,7 @@ pub enum Db {
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($pool, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -64,7 +71,7 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
-                    .pragma("cache_size", "-16000")
+                    .pragma("cache_size", "-4000")
                     .pragma("temp_store", "memory");
                 if let Some(parent) = opts.get_filename().parent()
                     && !parent.as_os_str().is_empty()
@@ -81,7 +88,7 @@ impl Db {
                     .connect_with(opts)
                     .await
                     .map_err(connect_err)?;
-                Ok(Self::Sqlite(pool))
+                Ok(Self::Sqlite(pool, Arc::new(Mutex::new(()))))
             }
             DatabaseUrl::Postgres(u) => {
                 let opts = PgConnectOptions::from_str(u).map_err(connect_err)?;
@@ -100,7 +107,7 @@ impl Db {
     /// Applies pending migrations; refuses a database from a newer build.
     pub async fn migrate(&self) -> Result<(), DbInitError> {
         let res = match self {
-            Self::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Self::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await,
             Self::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
         };
         res.map_err(|e| match e {
@@ -109,10 +116,32 @@ impl Db {
         })
     }
 
+    /// `BEGIN` for a transaction that will write: `BEGIN IMMEDIATE` on SQLite,
+    /// so the write lock is taken up front and a read snapshot can never turn
+    /// into a SQLITE_BUSY_SNAPSHOT failure at the first write.
+    pub fn begin_write_sql(&self) -> &'static str {
+        match self {
+            Self::Sqlite(..) => "BEGIN IMMEDIATE",
+            Self::Postgres(_) => "BEGIN",
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
     pub fn dialect(&self) -> &'static str {
         match self {
-            Self::Sqlite(_) => "sqlite",
+            Self::Sqlite(..) => "sqlite",
             Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Serialises hot write transactions on SQLite; call before `begin()`.
+    pub async fn write_guard(&self) -> WriteGuard {
+        match self {
+            Self::Sqlite(_, lock) => WriteGuard(Some(lock.clone().lock_owned().await)),
+            Self::Postgres(_) => WriteGuard(None),
         }
     }
 

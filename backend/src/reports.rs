@@ -223,28 +223,65 @@ fn wua_of(p: &Package) -> Option<Value> {
     })
 }
 
-#[derive(sqlx::FromRow)]
-struct StoredPackage {
-    package_id: Uuid,
-    name: String,
-    current_version: String,
-    available_version: Option<String>,
-    needs_update: bool,
-    is_security_update: bool,
-    source_repository: Option<String>,
-    wua: Option<Json<Value>>,
+/// A boolean as SQLite's JSON functions (0/1) or PostgreSQL's (true/false) give it.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum JsonBool {
+    Bool(bool),
+    Int(i64),
 }
 
-impl StoredPackage {
-    fn same_as(&self, p: &Package, wua: &Option<Value>) -> bool {
-        self.current_version == p.current_version
-            && self.available_version.as_deref() == opt_str(&p.available_version)
-            && self.needs_update == p.needs_update
-            && self.is_security_update == p.is_security_update
-            && self.source_repository.as_deref() == opt_str(&p.source_repository)
-            && self.wua.as_ref().map(|j| &j.0) == wua.as_ref()
+impl JsonBool {
+    fn get(&self) -> bool {
+        match self {
+            Self::Bool(b) => *b,
+            Self::Int(i) => *i != 0,
+        }
     }
 }
+
+/// One stored host package, as a JSON array row:
+/// `[package_id, name, current_version, available_version, needs_update,
+///   is_security_update, source_repository, wua]`.
+#[derive(serde::Deserialize)]
+struct StoredPackage(
+    String,
+    String,
+    String,
+    Option<String>,
+    JsonBool,
+    JsonBool,
+    Option<String>,
+    Option<Value>,
+);
+
+impl StoredPackage {
+    fn id(&self) -> AppResult<Uuid> {
+        Uuid::parse_str(&self.0).map_err(AppError::internal)
+    }
+
+    fn name(&self) -> &str {
+        &self.1
+    }
+
+    fn same_as(&self, p: &Package, wua: &Option<Value>) -> bool {
+        self.2 == p.current_version
+            && self.3.as_deref() == opt_str(&p.available_version)
+            && self.4.get() == p.needs_update
+            && self.5.get() == p.is_security_update
+            && self.6.as_deref() == opt_str(&p.source_repository)
+            && self.7.as_ref() == wua.as_ref()
+    }
+}
+
+/// Loads a host's packages as one aggregated JSON value: one row crosses the
+/// driver instead of thousands (per-row decoding dominated report cost).
+const LOAD_PACKAGES_SQLITE: &str = "SELECT json_group_array(json_array(hex(hp.package_id), p.name, \
+    hp.current_version, hp.available_version, hp.needs_update, hp.is_security_update, hp.source_repository, \
+    json(hp.wua))) FROM host_packages hp JOIN packages p ON p.id = hp.package_id WHERE hp.host_id = $1";
+const LOAD_PACKAGES_POSTGRES: &str = "SELECT COALESCE(json_agg(json_build_array(hp.package_id::text, p.name, \
+    hp.current_version, hp.available_version, hp.needs_update, hp.is_security_update, hp.source_repository, \
+    hp.wua)), '[]'::json)::text FROM host_packages hp JOIN packages p ON p.id = hp.package_id WHERE hp.host_id = $1";
 
 #[derive(sqlx::FromRow)]
 struct StoredRepo {
@@ -254,6 +291,14 @@ struct StoredRepo {
     components: String,
     is_enabled: bool,
 }
+
+/// The host's stored section hashes: packages, repos, interfaces, hostname.
+type StoredHashes = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// Rows written by one report, for tests and the history row.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -274,6 +319,7 @@ pub async fn record_rejection(
     payload_bytes: usize,
 ) {
     let now = state.now();
+    let _write = state.db().write_guard().await;
     let res = with_db!(state.db(), p => {
         sqlx::query(
             "INSERT INTO update_history (id, host_id, report_type, status, payload_size_kb, error_message, timestamp) \
@@ -329,28 +375,6 @@ async fn store(
     let m = &plan.meta;
     let full = !plan.partial;
     let mut stats = WriteStats::default();
-    let mut unchanged: Vec<&'static str> = Vec::new();
-    if let Some((_, h)) = &plan.packages
-        && host.packages_hash.as_deref() == Some(h.as_str())
-    {
-        unchanged.push("packages");
-    }
-    if let Some((_, h)) = &plan.repos
-        && host.repos_hash.as_deref() == Some(h.as_str())
-    {
-        unchanged.push("repos");
-    }
-    if let Some((_, h)) = &plan.interfaces
-        && host.interfaces_hash.as_deref() == Some(h.as_str())
-    {
-        unchanged.push("interfaces");
-    }
-    if let Some((_, h)) = &plan.hostname
-        && host.hostname_hash.as_deref() == Some(h.as_str())
-    {
-        unchanged.push("hostname");
-    }
-
     let ip: Option<String> = match (&plan.interfaces, &host.primary_interface) {
         (Some((ifs, _)), Some(primary)) => primary_ip(ifs, primary).or_else(|| m.ip.clone()),
         (Some(_), None) => m.ip.clone(),
@@ -378,24 +402,57 @@ async fn store(
         None => (-1, -1, -1),
     };
 
+    // SQLite: our write lock serialises writers. PostgreSQL: lock the host row.
+    let load_sql = if state.db().is_postgres() {
+        LOAD_PACKAGES_POSTGRES
+    } else {
+        LOAD_PACKAGES_SQLITE
+    };
+    let lock_sql = if state.db().is_postgres() {
+        "SELECT packages_hash, repos_hash, interfaces_hash, hostname_hash FROM hosts WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT packages_hash, repos_hash, interfaces_hash, hostname_hash FROM hosts WHERE id = $1"
+    };
+    let _write = state.db().write_guard().await;
+    let begin = state.db().begin_write_sql();
     let (_total, updates, security) = with_db!(state.db(), pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(begin).await?;
+
+        // Lock the host row (PostgreSQL) and read the hashes as they are now, not
+        // as they were at authentication: a concurrent report may have moved them.
+        let current: Option<StoredHashes> =
+            sqlx::query_as(lock_sql).bind(host.id).fetch_optional(&mut *tx).await?;
+        let Some((cur_packages, cur_repos, cur_interfaces, cur_hostname)) = current else {
+            return Err(AppError::NotFound("Host not found".into()));
+        };
+        let same = |new: Option<&String>, stored: &Option<String>| {
+            new.is_some_and(|h| stored.as_deref() == Some(h.as_str()))
+        };
+        let mut unchanged: Vec<&'static str> = Vec::new();
+        if same(plan.packages.as_ref().map(|s| &s.1), &cur_packages) {
+            unchanged.push("packages");
+        }
+        if same(plan.repos.as_ref().map(|s| &s.1), &cur_repos) {
+            unchanged.push("repos");
+        }
+        if same(plan.interfaces.as_ref().map(|s| &s.1), &cur_interfaces) {
+            unchanged.push("interfaces");
+        }
+        if same(plan.hostname.as_ref().map(|s| &s.1), &cur_hostname) {
+            unchanged.push("hostname");
+        }
 
         // ---- packages ----
         if let Some((rows, _)) = &plan.packages
             && !unchanged.contains(&"packages")
         {
-            let stored: Vec<StoredPackage> = sqlx::query_as(
-                "SELECT hp.package_id, p.name, hp.current_version, hp.available_version, hp.needs_update, \
-                 hp.is_security_update, hp.source_repository, hp.wua \
-                 FROM host_packages hp JOIN packages p ON p.id = hp.package_id WHERE hp.host_id = $1",
-            )
-            .bind(host.id)
-            .fetch_all(&mut *tx)
-            .await?;
+            let t0 = Instant::now();
+            let stored: String = sqlx::query_scalar(load_sql).bind(host.id).fetch_one(&mut *tx).await?;
+            let stored: Vec<StoredPackage> = serde_json::from_str(&stored).map_err(AppError::internal)?;
             let mut by_name: HashMap<&str, &StoredPackage> =
-                stored.iter().map(|s| (s.name.as_str(), s)).collect();
+                stored.iter().map(|s| (s.name(), s)).collect();
             let mut to_write: Vec<(&Package, Option<Value>)> = Vec::new();
+            let mut to_update: Vec<(Uuid, &Package, Option<Value>)> = Vec::new();
             let mut to_delete: Vec<Uuid> = Vec::new();
             let mut known_ids: HashMap<&str, Uuid> = HashMap::new();
             for p in rows {
@@ -403,10 +460,8 @@ async fn store(
                 match by_name.remove(p.name.as_str()) {
                     Some(s) if s.same_as(p, &wua) => {}
                     Some(s) => {
-                        to_delete.push(s.package_id);
-                        known_ids.insert(p.name.as_str(), s.package_id);
                         stats.packages_updated += 1;
-                        to_write.push((p, wua));
+                        to_update.push((s.id()?, p, wua));
                     }
                     None => {
                         stats.packages_inserted += 1;
@@ -415,8 +470,11 @@ async fn store(
                 }
             }
             stats.packages_deleted = by_name.len();
-            to_delete.extend(by_name.values().map(|s| s.package_id));
+            for s in by_name.values() {
+                to_delete.push(s.id()?);
+            }
 
+            let t_load = t0.elapsed();
             for chunk in to_delete.chunks(CHUNK) {
                 let mut qb = sqlx::QueryBuilder::new("DELETE FROM host_packages WHERE host_id = ");
                 qb.push_bind(host.id).push(" AND package_id IN (");
@@ -434,6 +492,29 @@ async fn store(
                 .map(|(p, _)| *p)
                 .filter(|p| !known_ids.contains_key(p.name.as_str()))
                 .collect();
+            // Changed rows are updated in place, many per statement.
+            for chunk in to_update.chunks(CHUNK) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "UPDATE host_packages SET current_version = v.column2, available_version = v.column3, \
+                     needs_update = v.column4, is_security_update = v.column5, source_repository = v.column6, \
+                     wua = v.column7, updated_at = v.column8 FROM (",
+                );
+                qb.push_values(chunk, |mut b, (id, p, wua)| {
+                    b.push_bind(*id)
+                        .push_bind(p.current_version.clone())
+                        .push_bind(opt_str(&p.available_version).map(str::to_owned))
+                        .push_bind(p.needs_update)
+                        .push_bind(p.is_security_update)
+                        .push_bind(opt_str(&p.source_repository).map(str::to_owned))
+                        .push_bind(wua.clone().map(Json))
+                        .push_bind(now);
+                });
+                qb.push(") AS v WHERE host_packages.host_id = ")
+                    .push_bind(host.id)
+                    .push(" AND host_packages.package_id = v.column1");
+                qb.build().execute(&mut *tx).await?;
+            }
+            let t_delete = t0.elapsed();
             for chunk in missing.chunks(CHUNK) {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO packages (id, name, description, category, created_at, updated_at) ",
@@ -465,6 +546,7 @@ async fn store(
                 }
             }
 
+            let t_ids = t0.elapsed();
             for chunk in to_write.chunks(CHUNK) {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO host_packages (host_id, package_id, current_version, available_version, \
@@ -491,6 +573,7 @@ async fn store(
                 }
                 qb.build().execute(&mut *tx).await?;
             }
+            tracing::debug!(?t_load, ?t_delete, ?t_ids, total = ?t0.elapsed(), "package reconcile timings");
         }
 
         // ---- repositories ----

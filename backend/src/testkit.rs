@@ -348,11 +348,12 @@ impl TestServer {
             Option<String>,
             Option<f64>,
         );
-        let (counts, hosts, pkgs): (
+        type Fingerprint = (
             (i64, i64, i64, i64, i64),
             Vec<HostFp>,
             Vec<(Uuid, String, DateTime<Utc>)>,
-        ) = with_db!(self.db(), p => {
+        );
+        let (counts, hosts, pkgs): Fingerprint = with_db!(self.db(), p => {
             let c = sqlx::query_as(COUNTS).fetch_one(p).await;
             let h = sqlx::query_as(HOSTS).fetch_all(p).await;
             let k = sqlx::query_as(PKGS).fetch_all(p).await;
@@ -364,7 +365,8 @@ impl TestServer {
         json!({ "counts": [counts.0, counts.1, counts.2, counts.3, counts.4], "hosts": hosts, "packages": pkgs })
     }
 
-    /// Shuts the server down (the port is remembered for `restart`).
+    /// Shuts the server down (the port is remembered for `restart`). The
+    /// database stays open, so the query helpers keep working while stopped.
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -372,7 +374,6 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
-        self.state.db().close().await;
     }
 
     /// Starts again on the same port with the same database.

@@ -116,29 +116,82 @@ impl GoJson {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Appends `s` as a JSON string the way Go's encoder (with HTML escaping) does.
-pub fn write_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{0}'..='\u{1f}' => {
-                let b = c as u32 as u8;
-                out.push_str("\\u00");
-                out.push(HEX[usize::from(b >> 4)] as char);
-                out.push(HEX[usize::from(b & 0xf)] as char);
-            }
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
+/// Bytes that may need escaping: control characters, `"`, `\\`, `<`, `>`, `&`,
+/// and 0xE2 (first byte of U+2028/U+2029).
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
     }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'&' as usize] = true;
+    t[0xe2] = true;
+    t
+};
+
+/// Appends `s` as a JSON string the way Go's encoder (with HTML escaping) does.
+/// Runs of bytes that need no escape are copied in one go.
+pub fn write_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !SPECIAL[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
+        let b = bytes[i];
+        let (escape, width): (Option<[u8; 6]>, usize) = match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => {
+                let c = match b {
+                    b'"' => b'"',
+                    b'\\' => b'\\',
+                    b'\n' => b'n',
+                    b'\r' => b'r',
+                    b'\t' => b't',
+                    0x08 => b'b',
+                    _ => b'f',
+                };
+                (Some([b'\\', c, 0, 0, 0, 0]), 1)
+            }
+            0x00..=0x1f | b'<' | b'>' | b'&' => (
+                Some([
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]),
+                1,
+            ),
+            // U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8.
+            0xe2 if bytes.get(i + 1) == Some(&0x80)
+                && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) =>
+            {
+                let last = if bytes[i + 2] == 0xa8 { b'8' } else { b'9' };
+                (Some([b'\\', b'u', b'2', b'0', b'2', last]), 3)
+            }
+            _ => (None, 1),
+        };
+        if let Some(e) = escape {
+            out.push_str(&s[start..i]);
+            let len = if e[2] == 0 { 2 } else { 6 };
+            for &c in &e[..len] {
+                out.push(char::from(c));
+            }
+            start = i + width;
+        }
+        i += width;
+    }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 

@@ -17,6 +17,13 @@ use crate::report::{
 
 /// NFC, then trim Unicode whitespace.
 pub fn canon(s: &str) -> String {
+    // ASCII (nearly every package field) is already in NFC.
+    if s.is_ascii() {
+        return s.trim().to_owned();
+    }
+    if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        return s.trim().to_owned();
+    }
     let n: String = s.nfc().collect();
     match (n.len(), n.trim()) {
         (len, t) if t.len() == len => n,

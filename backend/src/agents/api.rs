@@ -58,10 +58,7 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
 
 /// Whether a JSON text contains an escaped NUL (`\u0000`).
 fn has_escaped_nul(body: &[u8]) -> bool {
-    body.iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\\')
-        .any(|(i, _)| body.get(i + 1..i + 6) == Some(b"u0000"))
+    memchr::memmem::find(body, b"\\u0000").is_some()
 }
 
 fn strip_nul_value(v: &mut Value) {
@@ -151,6 +148,7 @@ pub async fn ping(
     let agent_version = req.as_ref().and_then(|r| r.agent_version.clone());
     let agent_ms = req.as_ref().and_then(|r| r.agent_execution_ms);
     let has_body = req.is_some();
+    let _write = state.db().write_guard().await;
     with_db!(state.db(), p => {
         let mut tx = p.begin().await?;
         // Only the fields the ping carries are written; absent ones keep their value.
@@ -302,6 +300,7 @@ pub async fn integration_status(
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("timestamp".into(), json!(rfc3339(now)));
     }
+    let _write = state.db().write_guard().await;
     with_db!(state.db(), p => {
         let mut tx = p.begin().await?;
         if doc.get("install_events").is_none() {

@@ -68,10 +68,10 @@ async fn run(state: AppState, host: AgentHost, secure: bool, socket: WebSocket) 
                 read_deadline = Instant::now() + deadline;
                 match msg {
                     Message::Text(t) => {
-                        if let Some(reply) = handle_agent_message(&state, &api_id, conn_id, t.as_str()) {
-                            if sink.send(Message::Text(reply.to_json().into())).await.is_err() {
-                                break "write error";
-                            }
+                        if let Some(reply) = handle_agent_message(&state, &api_id, conn_id, t.as_str())
+                            && sink.send(Message::Text(reply.to_json().into())).await.is_err()
+                        {
+                            break "write error";
                         }
                     }
                     Message::Close(_) => break "closed by agent",

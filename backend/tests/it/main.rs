@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! Integration tests: the real server on an ephemeral port, over real HTTP and
 //! WebSockets, against SQLite (default) or PostgreSQL (`TEST_DATABASE_URL`).
 
