@@ -71,7 +71,7 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
-                    .pragma("cache_size", "-4000")
+                    .pragma("cache_size", "-8000")
                     .pragma("temp_store", "memory");
                 if let Some(parent) = opts.get_filename().parent()
                     && !parent.as_os_str().is_empty()

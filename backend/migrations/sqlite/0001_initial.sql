@@ -101,7 +101,7 @@ CREATE TABLE host_packages (
     wua TEXT,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (host_id, package_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX host_packages_package ON host_packages (package_id);
 
 CREATE TABLE repositories (
@@ -124,7 +124,7 @@ CREATE TABLE host_repositories (
     is_enabled BOOLEAN NOT NULL DEFAULT 1,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (host_id, repository_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX host_repositories_repository ON host_repositories (repository_id);
 
 CREATE TABLE update_history (
