@@ -29,7 +29,8 @@ ensure_postgres() {
         done
         pg_isready -h 127.0.0.1 -p 5432
     fi
-    $SUDO -u postgres psql -q -v ON_ERROR_STOP=1 -d postgres <<'SQL' >/dev/null
+    if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); else as_pg=(sudo -u postgres); fi
+    "${as_pg[@]}" psql -q -v ON_ERROR_STOP=1 -d postgres <<'SQL' >/dev/null
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'patchmon') THEN
     CREATE ROLE patchmon LOGIN CREATEDB PASSWORD 'patchmon';
