@@ -4,7 +4,8 @@
 # PostgreSQL: uses $TEST_DATABASE_URL when set; otherwise makes sure a local
 # server is installed (apt) and running on 127.0.0.1:5432 with a `patchmon`
 # role allowed to create databases, and uses that. Each test gets its own
-# throwaway database.
+# throwaway database. Extra arguments are passed to `cargo test` (e.g. a test
+# name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,7 +48,7 @@ else
 fi
 
 log "tests on SQLite"
-env -u TEST_DATABASE_URL cargo test --workspace --all-targets
+env -u TEST_DATABASE_URL cargo test --workspace --all-targets "$@"
 
 log "tests on PostgreSQL"
-TEST_DATABASE_URL="$PG_URL" cargo test --workspace --all-targets
+TEST_DATABASE_URL="$PG_URL" cargo test --workspace --all-targets "$@"

@@ -8,8 +8,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -52,6 +53,14 @@ pub enum DbInitError {
     Migrate(sqlx::migrate::MigrateError),
 }
 
+/// Pool settings shared by both dialects.
+fn pool_options<DB: sqlx::Database>(max_connections: u32) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(15))
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -81,10 +90,7 @@ impl Db {
                         source,
                     })?;
                 }
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(max_connections)
-                    .min_connections(1)
-                    .acquire_timeout(Duration::from_secs(15))
+                let pool = pool_options(max_connections)
                     .connect_with(opts)
                     .await
                     .map_err(connect_err)?;
@@ -92,10 +98,7 @@ impl Db {
             }
             DatabaseUrl::Postgres(u) => {
                 let opts = PgConnectOptions::from_str(u).map_err(connect_err)?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(max_connections)
-                    .min_connections(1)
-                    .acquire_timeout(Duration::from_secs(15))
+                let pool = pool_options(max_connections)
                     .connect_with(opts)
                     .await
                     .map_err(connect_err)?;

@@ -45,6 +45,34 @@ fn section_name(s: &str) -> Option<&'static str> {
     REPORT_SECTIONS.iter().copied().find(|k| *k == s)
 }
 
+/// A claimed hash must match the one computed from the section (empty = not claimed).
+fn check(section: &str, supplied: &str, computed: &str) -> Result<(), String> {
+    if !supplied.is_empty() && !supplied.eq_ignore_ascii_case(computed) {
+        return Err(format!("{section} hash mismatch"));
+    }
+    Ok(())
+}
+
+/// Canonicalises and hashes a list section, verifying the agent's hash when
+/// one was supplied (`supplied` is `Some` for partial reports).
+fn canonical_section<T>(
+    name: &'static str,
+    supplied: Option<&str>,
+    list: Option<Vec<T>>,
+    canonical: impl Fn(&[T]) -> Vec<T>,
+    hash: impl Fn(&[T]) -> String,
+    sent: &mut Vec<&'static str>,
+) -> Result<Option<(Vec<T>, String)>, String> {
+    let Some(list) = list else { return Ok(None) };
+    let rows = canonical(&list);
+    let h = hash(&rows);
+    if let Some(supplied) = supplied {
+        check(name, supplied, &h)?;
+    }
+    sent.push(name);
+    Ok(Some((rows, h)))
+}
+
 /// Validates the payload and computes the canonical sections and hashes.
 fn plan(mut p: ReportPayload) -> Result<Plan, String> {
     let partial = p.sections.is_some();
@@ -74,12 +102,6 @@ fn plan(mut p: ReportPayload) -> Result<Plan, String> {
     };
     let claims = |s: &str| claimed.contains(&s);
     let hashes = p.hashes.clone().unwrap_or_default();
-    let check = |section: &str, supplied: &str, computed: &str| -> Result<(), String> {
-        if !supplied.is_empty() && !supplied.eq_ignore_ascii_case(computed) {
-            return Err(format!("{section} hash mismatch"));
-        }
-        Ok(())
-    };
 
     let packages_in = std::mem::take(&mut p.packages);
     let repos_in = std::mem::take(&mut p.repositories);
@@ -100,18 +122,14 @@ fn plan(mut p: ReportPayload) -> Result<Plan, String> {
         }
         Some(packages_in)
     };
-    let packages = match packages {
-        Some(list) => {
-            let rows = canonical_packages(&list);
-            let h = hash_canonical_packages(&rows);
-            if partial {
-                check("packages", &hashes.packages_hash, &h)?;
-            }
-            sections_sent.push("packages");
-            Some((rows, h))
-        }
-        None => None,
-    };
+    let packages = canonical_section(
+        "packages",
+        partial.then_some(hashes.packages_hash.as_str()),
+        packages,
+        canonical_packages,
+        hash_canonical_packages,
+        &mut sections_sent,
+    )?;
 
     let repos = if partial {
         match (claims("repos"), repos_in.is_empty()) {
@@ -128,18 +146,14 @@ fn plan(mut p: ReportPayload) -> Result<Plan, String> {
     } else {
         Some(repos_in)
     };
-    let repos = match repos {
-        Some(list) => {
-            let rows = canonical_repos(&list);
-            let h = hash_canonical_repos(&rows);
-            if partial {
-                check("repos", &hashes.repos_hash, &h)?;
-            }
-            sections_sent.push("repos");
-            Some((rows, h))
-        }
-        None => None,
-    };
+    let repos = canonical_section(
+        "repos",
+        partial.then_some(hashes.repos_hash.as_str()),
+        repos,
+        canonical_repos,
+        hash_canonical_repos,
+        &mut sections_sent,
+    )?;
 
     let interfaces = if !partial || claims("interfaces") {
         match p.network_interfaces.take() {

@@ -6,18 +6,7 @@ use super::*;
 
 async fn seeded() -> (TestServer, HostCredentials, Value) {
     let server = TestServer::start().await;
-    let h = server.create_host("web-01").await;
-    assert_eq!(
-        post_json(
-            &server,
-            &h,
-            "/hosts/update",
-            &full_report(standard_packages(), standard_repos())
-        )
-        .await
-        .0,
-        200
-    );
+    let h = host_with_report(&server, "web-01").await;
     let fp = server.fingerprint().await;
     (server, h, fp)
 }

@@ -49,6 +49,15 @@ pub async fn post_json(
     (s, j)
 }
 
+/// Creates a host and stores the standard full report for it.
+pub async fn host_with_report(server: &TestServer, name: &str) -> HostCredentials {
+    let h = server.create_host(name).await;
+    let report = full_report(standard_packages(), standard_repos());
+    let (status, body) = post_json(server, &h, "/hosts/update", &report).await;
+    assert_eq!(status, 200, "{body}");
+    h
+}
+
 pub fn package(name: &str, version: &str, available: Option<&str>, security: bool) -> Value {
     let mut p = json!({
         "name": name, "description": format!("{name} package"), "currentVersion": version,

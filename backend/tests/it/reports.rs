@@ -103,18 +103,7 @@ async fn identical_report_rewrites_no_package_rows() {
 #[tokio::test]
 async fn one_changed_package_touches_one_row() {
     let server = TestServer::start().await;
-    let h = server.create_host("web-01").await;
-    assert_eq!(
-        post_json(
-            &server,
-            &h,
-            "/hosts/update",
-            &full_report(standard_packages(), standard_repos())
-        )
-        .await
-        .0,
-        200
-    );
+    let h = host_with_report(&server, "web-01").await;
     let before = server.host_packages(&h.api_id).await;
 
     let mut pkgs = standard_packages();
@@ -147,18 +136,7 @@ async fn one_changed_package_touches_one_row() {
 #[tokio::test]
 async fn removed_packages_are_deleted_and_new_ones_added() {
     let server = TestServer::start().await;
-    let h = server.create_host("web-01").await;
-    assert_eq!(
-        post_json(
-            &server,
-            &h,
-            "/hosts/update",
-            &full_report(standard_packages(), standard_repos())
-        )
-        .await
-        .0,
-        200
-    );
+    let h = host_with_report(&server, "web-01").await;
 
     let mut pkgs = standard_packages();
     pkgs.retain(|p| p["name"] != "vim" && p["name"] != "bash");
@@ -203,18 +181,7 @@ async fn removed_packages_are_deleted_and_new_ones_added() {
 #[tokio::test]
 async fn repositories_are_reconciled() {
     let server = TestServer::start().await;
-    let h = server.create_host("web-01").await;
-    assert_eq!(
-        post_json(
-            &server,
-            &h,
-            "/hosts/update",
-            &full_report(standard_packages(), standard_repos())
-        )
-        .await
-        .0,
-        200
-    );
+    let h = host_with_report(&server, "web-01").await;
 
     let repos = vec![
         repo("http://deb.debian.org/debian", "bookworm", false), // disabled now
