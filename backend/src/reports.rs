@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use patchmon_protocol::hashing::{
-    canonical_packages, canonical_repos, hash_canonical_packages, hash_canonical_repos,
-    hostname_hash, interfaces_hash,
+    canonical_repos, hash_canonical_packages, hash_canonical_repos, hostname_hash, interfaces_hash,
+    into_canonical_packages,
 };
 use patchmon_protocol::{
     MAX_PACKAGES, NetworkInterface, Package, REPORT_SECTIONS, ReportPayload, ReportResponse,
@@ -59,12 +59,12 @@ fn canonical_section<T>(
     name: &'static str,
     supplied: Option<&str>,
     list: Option<Vec<T>>,
-    canonical: impl Fn(&[T]) -> Vec<T>,
+    canonical: impl FnOnce(Vec<T>) -> Vec<T>,
     hash: impl Fn(&[T]) -> String,
     sent: &mut Vec<&'static str>,
 ) -> Result<Option<(Vec<T>, String)>, String> {
     let Some(list) = list else { return Ok(None) };
-    let rows = canonical(&list);
+    let rows = canonical(list);
     let h = hash(&rows);
     if let Some(supplied) = supplied {
         check(name, supplied, &h)?;
@@ -126,7 +126,7 @@ fn plan(mut p: ReportPayload) -> Result<Plan, String> {
         "packages",
         partial.then_some(hashes.packages_hash.as_str()),
         packages,
-        canonical_packages,
+        into_canonical_packages,
         hash_canonical_packages,
         &mut sections_sent,
     )?;
@@ -150,7 +150,7 @@ fn plan(mut p: ReportPayload) -> Result<Plan, String> {
         "repos",
         partial.then_some(hashes.repos_hash.as_str()),
         repos,
-        canonical_repos,
+        |r| canonical_repos(&r),
         hash_canonical_repos,
         &mut sections_sent,
     )?;

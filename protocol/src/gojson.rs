@@ -23,6 +23,15 @@ impl GoJson {
         self.out
     }
 
+    /// Hands the text written so far to `sink` once it exceeds `threshold`
+    /// bytes, then forgets it; for streaming large documents into a hasher.
+    pub fn drain_into(&mut self, mut sink: impl FnMut(&str), threshold: usize) {
+        if self.out.len() >= threshold {
+            sink(&self.out);
+            self.out.clear();
+        }
+    }
+
     fn prefix(&mut self) {
         if self.after_key {
             self.after_key = false;

@@ -33,7 +33,10 @@ pub fn canon(s: &str) -> String {
 
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex_lower(&Sha256::digest(bytes))
+}
+
+fn hex_lower(digest: &[u8]) -> String {
     let mut out = String::with_capacity(64);
     for b in digest.iter() {
         out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
@@ -58,32 +61,46 @@ fn sort_dedupe_last<T>(items: &mut Vec<T>, cmp: impl Fn(&T, &T) -> std::cmp::Ord
     *items = out;
 }
 
+/// Canonicalises a string in place; allocates only when it must change.
+fn canon_in_place(s: &mut String) {
+    let needs = if s.is_ascii() {
+        s.trim().len() != s.len()
+    } else {
+        true
+    };
+    if needs {
+        *s = canon(s);
+    }
+}
+
 /// The canonical form of the packages section: sorted by name, deduplicated
 /// (last wins), every string canonicalised.
 pub fn canonical_packages(packages: &[Package]) -> Vec<Package> {
-    let mut rows: Vec<Package> = packages
-        .iter()
-        .map(|p| Package {
-            name: canon(&p.name),
-            description: canon(&p.description),
-            category: canon(&p.category),
-            current_version: canon(&p.current_version),
-            available_version: canon(&p.available_version),
-            needs_update: p.needs_update,
-            is_security_update: p.is_security_update,
-            source_repository: canon(&p.source_repository),
-            wua_guid: canon(&p.wua_guid),
-            wua_kb: canon(&p.wua_kb),
-            wua_severity: canon(&p.wua_severity),
-            wua_categories: p.wua_categories.as_ref().map(|c| {
-                let mut c = c.clone();
-                c.sort();
-                c.iter().map(|s| canon(s)).collect()
-            }),
-            wua_support_url: canon(&p.wua_support_url),
-            wua_revision_number: p.wua_revision_number,
-        })
-        .collect();
+    into_canonical_packages(packages.to_vec())
+}
+
+/// [`canonical_packages`] on an owned list, reusing its strings.
+pub fn into_canonical_packages(mut rows: Vec<Package>) -> Vec<Package> {
+    for p in &mut rows {
+        for s in [
+            &mut p.name,
+            &mut p.description,
+            &mut p.category,
+            &mut p.current_version,
+            &mut p.available_version,
+            &mut p.source_repository,
+            &mut p.wua_guid,
+            &mut p.wua_kb,
+            &mut p.wua_severity,
+            &mut p.wua_support_url,
+        ] {
+            canon_in_place(s);
+        }
+        if let Some(c) = p.wua_categories.as_mut() {
+            c.sort();
+            c.iter_mut().for_each(canon_in_place);
+        }
+    }
     sort_dedupe_last(&mut rows, |a, b| a.name.cmp(&b.name));
     rows
 }
@@ -93,11 +110,14 @@ pub fn packages_hash(packages: &[Package]) -> String {
     hash_canonical_packages(&canonical_packages(packages))
 }
 
-/// Hash of rows already produced by [`canonical_packages`].
+/// Hash of rows already produced by [`canonical_packages`]. The JSON is
+/// streamed into the hasher in chunks instead of being built whole.
 pub fn hash_canonical_packages(rows: &[Package]) -> String {
+    let mut hasher = Sha256::new();
     let mut g = GoJson::new();
     g.begin_array();
     for p in rows {
+        g.drain_into(|chunk| hasher.update(chunk.as_bytes()), 32 * 1024);
         g.begin_object()
             .field_str("name", &p.name)
             .field_str("description", &p.description)
@@ -128,7 +148,8 @@ pub fn hash_canonical_packages(rows: &[Package]) -> String {
             .end_object();
     }
     g.end_array();
-    sha256_hex(g.finish().as_bytes())
+    hasher.update(g.finish().as_bytes());
+    hex_lower(&hasher.finalize())
 }
 
 /// Canonical repositories: sorted by (url, distribution, components), deduplicated on it, last wins.
@@ -536,6 +557,21 @@ mod tests {
         let f = fixture("compliance");
         let c: CompliancePayload = serde_json::from_value(f["input"].clone()).unwrap();
         assert_eq!(compliance_hash(&c), expected(&f));
+    }
+
+    #[test]
+    fn padding_and_decomposed_text_do_not_change_the_hash() {
+        let f = fixture("packages");
+        let pkgs: Vec<Package> = serde_json::from_value(f["input"].clone()).unwrap();
+        let mut messy = pkgs.clone();
+        messy[0].name = format!("  {}\t", messy[0].name);
+        messy[1].description = "HTTP client\u{00a0}".into();
+        assert_eq!(packages_hash(&messy), expected(&f));
+        let mut decomposed = pkgs.clone();
+        decomposed[1].description = "caf\u{0065}\u{0301}".into();
+        let mut composed = pkgs;
+        composed[1].description = "caf\u{00e9}".into();
+        assert_eq!(packages_hash(&decomposed), packages_hash(&composed));
     }
 
     #[test]
