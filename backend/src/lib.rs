@@ -13,6 +13,7 @@ pub mod hosts;
 pub mod reports;
 pub mod settings;
 pub mod state;
+pub mod web;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -38,6 +39,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(agents::router(&state))
         .merge(health::router())
+        .merge(web::router())
         .fallback(|| async { AppError::NotFound("Not found".into()) })
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
