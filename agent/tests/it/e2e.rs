@@ -39,13 +39,13 @@ fn memory_kb(pid: u32) -> (u64, u64) {
 }
 
 /// An agent installation in a temp directory (config, credentials, logs, spool).
-struct AgentDir {
+pub(crate) struct AgentDir {
     _dir: tempfile::TempDir,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 impl AgentDir {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().to_path_buf();
         // Never refresh apt's index in tests; keep debug logs for the assertions.
@@ -61,7 +61,7 @@ impl AgentDir {
         self.root.join("config.yml")
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.arg("--config").arg(self.config()).args(args);
         c.env_remove("HTTPS_PROXY")
@@ -71,14 +71,14 @@ impl AgentDir {
         c
     }
 
-    async fn run(&self, args: &[&str]) -> Output {
+    pub(crate) async fn run(&self, args: &[&str]) -> Output {
         let mut c = self.cmd(args);
         tokio::task::spawn_blocking(move || c.output().expect("run agent"))
             .await
             .expect("join")
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.root.join("logs/patchmon-agent.log")).unwrap_or_default()
     }
 
@@ -88,7 +88,7 @@ impl AgentDir {
 }
 
 /// A running `serve`, killed if the test ends early.
-struct Serve(Child);
+pub(crate) struct Serve(pub(crate) Child);
 
 impl Drop for Serve {
     fn drop(&mut self) {
@@ -97,7 +97,7 @@ impl Drop for Serve {
     }
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status,
@@ -106,7 +106,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-async fn eventually<F, Fut>(timeout: Duration, cond: F) -> bool
+pub(crate) async fn eventually<F, Fut>(timeout: Duration, cond: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

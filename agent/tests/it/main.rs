@@ -8,6 +8,7 @@
 mod e2e;
 mod live;
 mod parsers;
+mod tls;
 
 use std::collections::BTreeSet;
 use std::process::Command;
