@@ -31,7 +31,6 @@ use crate::agents::hub::CloseReason;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::db::Db;
-use crate::error::AppError;
 use crate::state::AppState;
 
 /// The full HTTP application.
@@ -39,8 +38,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(agents::router(&state))
         .merge(health::router())
-        .merge(web::router())
-        .fallback(|| async { AppError::NotFound("Not found".into()) })
+        .fallback(web::fallback)
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let path = req

@@ -1,20 +1,75 @@
-//! What a browser sees at `/`. The web app is not built yet; until it is,
-//! `/` serves a small status page instead of a bare 404, so the quick-start
-//! URL shows something useful.
+//! The web app. `frontend/dist` is embedded at build time when it exists
+//! (`build.rs` sets `cfg(ui_embedded)`), so one binary serves everything:
+//! hashed assets with long-lived caching, `index.html` for every other
+//! browser route (client-side routing), JSON 404s under `/api`. When the UI
+//! has not been built, `/` serves a small page saying how to build it.
 
-use axum::Router;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{Html, IntoResponse};
-use axum::routing::get;
+use axum::http::{HeaderValue, Method, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
 
+use crate::error::AppError;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(index))
+/// Router fallback: API 404s, embedded files, SPA routes.
+pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    let browser_route = matches!(method, Method::GET | Method::HEAD)
+        && !path.starts_with("/api/")
+        && path != "/api"
+        && path != "/health";
+    if !browser_route {
+        return AppError::NotFound("Not found".into()).into_response();
+    }
+    serve_ui(&state, path)
 }
 
-async fn index(State(state): State<AppState>) -> impl IntoResponse {
+#[cfg(ui_embedded)]
+#[derive(rust_embed::Embed)]
+#[folder = "../frontend/dist"]
+struct Assets;
+
+#[cfg(ui_embedded)]
+fn serve_ui(_state: &AppState, path: &str) -> Response {
+    let file = path.trim_start_matches('/');
+    if let Some(asset) = Assets::get(file).filter(|_| !file.is_empty()) {
+        let immutable = file.starts_with("assets/");
+        return file_response(
+            asset.data.into_owned(),
+            asset.metadata.mimetype(),
+            immutable,
+        );
+    }
+    // A missing file with an extension is a real 404; anything else is a
+    // client-side route and gets the app shell.
+    let last = file.rsplit('/').next().unwrap_or("");
+    if last.contains('.') {
+        return AppError::NotFound("Not found".into()).into_response();
+    }
+    match Assets::get("index.html") {
+        Some(index) => file_response(index.data.into_owned(), "text/html; charset=utf-8", false),
+        None => AppError::NotFound("Not found".into()).into_response(),
+    }
+}
+
+#[cfg(ui_embedded)]
+fn file_response(body: Vec<u8>, mime: &str, immutable: bool) -> Response {
+    let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let mut r = Response::new(axum::body::Body::from(body));
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(mime) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    r
+}
+
+#[cfg(not(ui_embedded))]
+fn serve_ui(state: &AppState, path: &str) -> Response {
+    if path != "/" {
+        return AppError::NotFound("Not found".into()).into_response();
+    }
     let page = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>PatchMon</title>
@@ -24,14 +79,16 @@ code{{background:#f3f4f6;padding:.1rem .3rem;border-radius:.25rem}}</style></hea
 <body><h1>PatchMon server {version}</h1>
 <p>The server is running on {dialect} and accepts agents at <code>{url}</code>
 ({agents} connected now).</p>
-<p>The web interface is not part of this build yet. Add hosts with
-<code>patchmon-server hosts add --name NAME</code> and point agents at this server with
-<code>patchmon-agent config set-api API_ID API_KEY {url}</code>.</p>
+<p>This binary was built without the web interface. Build it with
+<code>npm --prefix frontend ci &amp;&amp; npm --prefix frontend run build</code>, then rebuild the
+server (or use <code>./scripts/run.sh</code>, which does both).</p>
 <p>Health: <a href="/health">/health</a></p></body></html>"#,
         version = env!("CARGO_PKG_VERSION"),
         dialect = state.db().dialect(),
         url = state.config().public_url(),
         agents = state.hub().connected_count(),
     );
-    ([(header::CACHE_CONTROL, "no-cache")], Html(page))
+    let mut r = Html(page).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
 }

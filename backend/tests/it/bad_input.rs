@@ -266,3 +266,33 @@ async fn nul_characters_are_stripped_not_fatal() {
     assert!(names.contains(&"curl".to_string()), "{names:?}");
     assert_eq!(server.host(&h.api_id).await.unwrap()["hostname"], "web-01");
 }
+
+#[tokio::test]
+async fn browser_routes_get_the_web_app() {
+    let server = TestServer::start().await;
+    let get = |path: &str| client().get(format!("{}{path}", server.url())).send();
+    let r = get("/").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    let home = r.text().await.unwrap();
+    assert!(home.contains("<html"), "{home}");
+    if cfg!(ui_embedded) {
+        // Client-side routes get the same shell; missing files are 404s.
+        let r = get("/hosts/some-host").await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), home);
+        assert_eq!(get("/assets/missing-file.js").await.unwrap().status(), 404);
+        // Hashed assets referenced by index.html are cached for good.
+        let asset = home
+            .split('"')
+            .find(|s| s.starts_with("/assets/"))
+            .expect("index.html references an asset");
+        let r = get(asset).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+    } else {
+        assert!(home.contains("built without the web interface"), "{home}");
+        assert_eq!(get("/hosts").await.unwrap().status(), 404);
+    }
+}
