@@ -23,7 +23,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::hosts::AgentHost;
+use crate::hosts::AgentIdentity;
 use crate::state::AppState;
 use crate::with_db;
 
@@ -306,8 +306,10 @@ struct StoredRepo {
     is_enabled: bool,
 }
 
-/// The host's stored section hashes: packages, repos, interfaces, hostname.
+/// The host's stored section hashes (packages, repos, interfaces, hostname)
+/// and its primary interface.
 type StoredHashes = (
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -357,7 +359,7 @@ pub async fn record_rejection(
 /// Validates and stores one report.
 pub async fn ingest(
     state: &AppState,
-    host: &AgentHost,
+    host: &AgentIdentity,
     payload: ReportPayload,
     payload_bytes: usize,
 ) -> AppResult<(ReportResponse, WriteStats)> {
@@ -380,7 +382,7 @@ pub async fn ingest(
 
 async fn store(
     state: &AppState,
-    host: &AgentHost,
+    host: &AgentIdentity,
     plan: &Plan,
     now: DateTime<Utc>,
     payload_bytes: usize,
@@ -389,15 +391,16 @@ async fn store(
     let m = &plan.meta;
     let full = !plan.partial;
     let mut stats = WriteStats::default();
-    let ip: Option<String> = match (&plan.interfaces, &host.primary_interface) {
-        (Some((ifs, _)), Some(primary)) => primary_ip(ifs, primary).or_else(|| m.ip.clone()),
-        (Some(_), None) => m.ip.clone(),
-        (None, _) if full => m.ip.clone(),
-        (None, _) => None,
-    };
     // Only full reports (and pings) carry trustworthy metrics; a partial report
     // writes only its own sections (PatchMon's partials blank disks and swap).
-    let metric = |v: bool| full && v;
+    let report_ip = |primary: Option<&str>| -> Option<String> {
+        match (&plan.interfaces, primary) {
+            (Some((ifs, _)), Some(primary)) => primary_ip(ifs, primary).or_else(|| m.ip.clone()),
+            (Some(_), None) => m.ip.clone(),
+            (None, _) if full => m.ip.clone(),
+            (None, _) => None,
+        }
+    };
     let boot_time = m
         .boot_time
         .as_deref()
@@ -423,9 +426,9 @@ async fn store(
         LOAD_PACKAGES_SQLITE
     };
     let lock_sql = if state.db().is_postgres() {
-        "SELECT packages_hash, repos_hash, interfaces_hash, hostname_hash FROM hosts WHERE id = $1 FOR UPDATE"
+        "SELECT packages_hash, repos_hash, interfaces_hash, hostname_hash, primary_interface FROM hosts WHERE id = $1 FOR UPDATE"
     } else {
-        "SELECT packages_hash, repos_hash, interfaces_hash, hostname_hash FROM hosts WHERE id = $1"
+        "SELECT packages_hash, repos_hash, interfaces_hash, hostname_hash, primary_interface FROM hosts WHERE id = $1"
     };
     let _write = state.db().write_guard().await;
     let begin = state.db().begin_write_sql();
@@ -436,8 +439,11 @@ async fn store(
         // as they were at authentication: a concurrent report may have moved them.
         let current: Option<StoredHashes> =
             sqlx::query_as(lock_sql).bind(host.id).fetch_optional(&mut *tx).await?;
-        let Some((cur_packages, cur_repos, cur_interfaces, cur_hostname)) = current else {
-            return Err(AppError::NotFound("Host not found".into()));
+        let Some((cur_packages, cur_repos, cur_interfaces, cur_hostname, primary_interface)) = current
+        else {
+            // Deleted since its credentials were cached.
+            state.auth_cache().remove(&host.api_id);
+            return Err(AppError::Unauthorized(crate::agents::auth::INVALID));
         };
         let same = |new: Option<&String>, stored: &Option<String>| {
             new.is_some_and(|h| stored.as_deref() == Some(h.as_str()))
@@ -699,7 +705,7 @@ async fn store(
         .bind(m.os_type.clone().filter(|_| full))
         .bind(m.os_version.clone().filter(|_| full))
         .bind(plan.hostname.as_ref().map(|(h, _)| h.clone()))
-        .bind(ip)
+        .bind(report_ip(primary_interface.as_deref()))
         .bind(m.architecture.clone().filter(|_| full))
         .bind(m.agent_version.clone())
         .bind(m.machine_id.clone().filter(|_| full))
@@ -710,9 +716,9 @@ async fn store(
         .bind(boot_time)
         .bind(m.load_average.clone().filter(|_| full).map(Json))
         .bind(m.cpu_model.clone().filter(|_| full))
-        .bind(m.cpu_cores.filter(|_| metric(true)))
-        .bind(m.ram_installed.filter(|_| metric(true)))
-        .bind(m.swap_size.filter(|_| metric(true)))
+        .bind(m.cpu_cores.filter(|_| full))
+        .bind(m.ram_installed.filter(|_| full))
+        .bind(m.swap_size.filter(|_| full))
         .bind(m.disk_details.clone().filter(|_| full).map(Json))
         .bind(m.gateway_ip.clone().filter(|_| full))
         .bind(m.dns_servers.clone().filter(|_| full).map(Json))

@@ -8,6 +8,7 @@ use crate::agents::hub::Hub;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::hosts::auth_cache::AuthCache;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -17,6 +18,7 @@ pub struct Inner {
     pub db: Db,
     pub hub: Hub,
     pub clock: Arc<dyn Clock>,
+    pub auth_cache: AuthCache,
 }
 
 impl AppState {
@@ -26,6 +28,7 @@ impl AppState {
             db,
             hub: Hub::default(),
             clock,
+            auth_cache: AuthCache::default(),
         }))
     }
 
@@ -35,6 +38,10 @@ impl AppState {
 
     pub fn db(&self) -> &Db {
         &self.0.db
+    }
+
+    pub fn auth_cache(&self) -> &AuthCache {
+        &self.0.auth_cache
     }
 
     pub fn hub(&self) -> &Hub {

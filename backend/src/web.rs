@@ -6,7 +6,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -54,14 +54,21 @@ fn serve_ui(_state: &AppState, path: &str) -> Response {
 
 #[cfg(ui_embedded)]
 fn file_response(body: Vec<u8>, mime: &str, immutable: bool) -> Response {
-    let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let cache = if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
     let mut r = Response::new(axum::body::Body::from(body));
     let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(mime) {
         h.insert(header::CONTENT_TYPE, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     r
 }
 
@@ -88,7 +95,8 @@ server (or use <code>./scripts/run.sh</code>, which does both).</p>
         url = state.config().public_url(),
         agents = state.hub().connected_count(),
     );
-    let mut r = Html(page).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let mut r = axum::response::Html(page).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }

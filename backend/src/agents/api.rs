@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::auth::AgentAuth;
 use crate::error::{AppError, AppResult};
-use crate::hosts::AgentHost;
+use crate::hosts::{self, AgentHost};
 use crate::state::AppState;
 use crate::{reports, settings, with_db};
 
@@ -98,43 +98,13 @@ fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 /// hash-gated check-in, answered with the stale sections in `requestFull`.
 pub async fn ping(
     State(state): State<AppState>,
-    AgentAuth(host): AgentAuth,
+    AgentAuth(me): AgentAuth,
     RawBody(body): RawBody,
 ) -> AppResult<Json<PingResponse>> {
     let now = state.now();
     let body = strip_nul(body)?;
     let empty = body.iter().all(u8::is_ascii_whitespace);
     let req: Option<PingRequest> = if empty { None } else { Some(decode(&body)?) };
-
-    let mut request_full = Vec::new();
-    if let Some(req) = &req
-        && req.hashes.is_some()
-    {
-        let h = req.hashes.clone().unwrap_or_default();
-        let stale = |stored: &Option<String>, sent: &str| {
-            stored.as_deref().is_none_or(str::is_empty)
-                || sent.is_empty()
-                || stored.as_deref() != Some(sent)
-        };
-        if stale(&host.packages_hash, &h.packages_hash) {
-            request_full.push("packages".to_owned());
-        }
-        if stale(&host.repos_hash, &h.repos_hash) {
-            request_full.push("repos".to_owned());
-        }
-        if stale(&host.interfaces_hash, &h.interfaces_hash) {
-            request_full.push("interfaces".to_owned());
-        }
-        if stale(&host.hostname_hash, &h.hostname_hash) {
-            request_full.push("hostname".to_owned());
-        }
-        if host.docker_enabled && stale(&host.docker_hash, &h.docker_hash) {
-            request_full.push("docker".to_owned());
-        }
-        if host.compliance_enabled && stale(&host.compliance_hash, &h.compliance_hash) {
-            request_full.push("compliance".to_owned());
-        }
-    }
 
     let metrics = req
         .as_ref()
@@ -147,12 +117,13 @@ pub async fn ping(
         .map(|t| t.with_timezone(&chrono::Utc));
     let agent_version = req.as_ref().and_then(|r| r.agent_version.clone());
     let agent_ms = req.as_ref().and_then(|r| r.agent_execution_ms);
-    let has_body = req.is_some();
+    let sent_hashes = req.as_ref().and_then(|r| r.hashes.clone());
     let _write = state.db().write_guard().await;
-    with_db!(state.db(), p => {
+    let (host, request_full) = with_db!(state.db(), p => {
         let mut tx = p.begin().await?;
-        // Only the fields the ping carries are written; absent ones keep their value.
-        sqlx::query(
+        // Only the fields the ping carries are written; absent ones keep their
+        // value. RETURNING gives the host as stored, for the answer.
+        let host: Option<AgentHost> = sqlx::query_as(concat!(
             "UPDATE hosts SET status = 'active', last_update = $2, updated_at = $2, \
              cpu_cores = COALESCE($3, cpu_cores), cpu_model = COALESCE($4, cpu_model), \
              ram_installed = COALESCE($5, ram_installed), swap_size = COALESCE($6, swap_size), \
@@ -160,9 +131,10 @@ pub async fn ping(
              boot_time = COALESCE($9, boot_time), load_average = COALESCE($10, load_average), \
              needs_reboot = COALESCE($11, needs_reboot), \
              reboot_reason = CASE WHEN $11 IS NULL THEN reboot_reason ELSE $12 END, \
-             agent_version = COALESCE($13, agent_version) WHERE id = $1",
-        )
-        .bind(host.id)
+             agent_version = COALESCE($13, agent_version) WHERE id = $1 RETURNING ",
+            crate::agent_host_columns!()
+        ))
+        .bind(me.id)
         .bind(now)
         .bind(metrics.cpu_cores.filter(|c| *c > 0))
         .bind(metrics.cpu_model.clone().filter(|s| !s.is_empty()))
@@ -175,9 +147,15 @@ pub async fn ping(
         .bind(metrics.needs_reboot)
         .bind(metrics.reboot_reason.clone().filter(|s| !s.is_empty()))
         .bind(agent_version)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if has_body {
+        let Some(host) = host else {
+            // Deleted since its credentials were cached.
+            state.auth_cache().remove(&me.api_id);
+            return Err(AppError::Unauthorized(super::auth::INVALID));
+        };
+        let request_full = sent_hashes.as_ref().map(|h| stale_sections(&host, h)).unwrap_or_default();
+        if req.is_some() {
             sqlx::query(
                 "INSERT INTO update_history (id, host_id, report_type, status, payload_size_kb, \
                  agent_execution_ms, sections_unchanged, sections_sent, timestamp) \
@@ -199,6 +177,7 @@ pub async fn ping(
             .await?;
         }
         tx.commit().await?;
+        (host, request_full)
     });
 
     Ok(Json(PingResponse {
@@ -213,6 +192,45 @@ pub async fn ping(
         request_full,
         timestamp: rfc3339(now),
     }))
+}
+
+/// Sections whose stored hash is missing, or differs from the agent's, in
+/// PatchMon's fixed order; docker and compliance only when enabled.
+fn stale_sections(host: &AgentHost, h: &patchmon_protocol::SectionHashes) -> Vec<String> {
+    let stale = |stored: &Option<String>, sent: &str| {
+        stored.as_deref().is_none_or(str::is_empty)
+            || sent.is_empty()
+            || stored.as_deref() != Some(sent)
+    };
+    let mut out = Vec::new();
+    for (name, stored, sent, enabled) in [
+        ("packages", &host.packages_hash, &h.packages_hash, true),
+        ("repos", &host.repos_hash, &h.repos_hash, true),
+        (
+            "interfaces",
+            &host.interfaces_hash,
+            &h.interfaces_hash,
+            true,
+        ),
+        ("hostname", &host.hostname_hash, &h.hostname_hash, true),
+        (
+            "docker",
+            &host.docker_hash,
+            &h.docker_hash,
+            host.docker_enabled,
+        ),
+        (
+            "compliance",
+            &host.compliance_hash,
+            &h.compliance_hash,
+            host.compliance_enabled,
+        ),
+    ] {
+        if enabled && stale(stored, sent) {
+            out.push(name.to_owned());
+        }
+    }
+    out
 }
 
 fn display_name(h: &AgentHost) -> String {
@@ -255,9 +273,13 @@ pub async fn update_interval(
 /// `GET /hosts/integrations`
 pub async fn integrations(
     State(state): State<AppState>,
-    AgentAuth(host): AgentAuth,
+    AgentAuth(me): AgentAuth,
 ) -> AppResult<Json<IntegrationsResponse>> {
     let s = settings::agent_settings(state.db()).await?;
+    let host = hosts::find_by_api_id(state.db(), &me.api_id)
+        .await?
+        .filter(|h| h.id == me.id)
+        .ok_or(AppError::Unauthorized(super::auth::INVALID))?;
     let mode = if host.compliance_enabled {
         "enabled".to_owned()
     } else {

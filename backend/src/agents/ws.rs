@@ -17,7 +17,7 @@ use tokio::time::{Instant, interval_at, sleep_until};
 
 use super::auth::AgentAuth;
 use super::hub::{CloseReason, Outbound};
-use crate::hosts::{self, AgentHost};
+use crate::hosts::{self, AgentIdentity};
 use crate::state::AppState;
 
 /// How often a live socket re-checks that its credentials are still valid
@@ -42,7 +42,7 @@ pub async fn upgrade(
         .on_upgrade(move |socket| run(state, host, secure, socket))
 }
 
-async fn run(state: AppState, host: AgentHost, secure: bool, socket: WebSocket) {
+async fn run(state: AppState, host: AgentIdentity, secure: bool, socket: WebSocket) {
     let api_id = host.api_id.clone();
     let (conn_id, mut outbound) = state.hub().register(&api_id, host.id, secure, state.now());
     tracing::info!(%api_id, host_id = %host.id, secure, "agent connected");
@@ -113,7 +113,7 @@ async fn run(state: AppState, host: AgentHost, secure: bool, socket: WebSocket) 
     tracing::info!(%api_id, reason = end, replaced = !owned, "agent disconnected");
 }
 
-async fn still_valid(state: &AppState, host: &AgentHost) -> bool {
+async fn still_valid(state: &AppState, host: &AgentIdentity) -> bool {
     match hosts::find_by_api_id(state.db(), &host.api_id).await {
         Ok(Some(h)) => h.id == host.id && h.api_key_hash == host.api_key_hash,
         Ok(None) => false,

@@ -1,5 +1,6 @@
 //! Hosts: creation, credentials, lookup, listing and deletion.
 
+pub mod auth_cache;
 pub mod credentials;
 pub mod status;
 
@@ -11,6 +12,25 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::with_db;
+
+/// Who an authenticated agent request is for.
+#[derive(Debug, Clone)]
+pub struct AgentIdentity {
+    pub id: Uuid,
+    pub api_id: String,
+    pub api_key_hash: String,
+}
+
+/// Columns of [`AgentHost`] as a string literal, for `SELECT`/`RETURNING` lists
+/// built with `concat!`.
+#[macro_export]
+macro_rules! agent_host_columns {
+    () => {
+        "id, api_id, api_key_hash, friendly_name, hostname, status, docker_enabled, \
+         compliance_enabled, packages_hash, repos_hash, interfaces_hash, hostname_hash, docker_hash, \
+         compliance_hash, primary_interface, last_update"
+    };
+}
 
 /// What agent authentication loads: everything a ping or report needs about
 /// the host, in one indexed query.
@@ -35,9 +55,11 @@ pub struct AgentHost {
 }
 
 pub async fn find_by_api_id(db: &Db, api_id: &str) -> AppResult<Option<AgentHost>> {
-    const SQL: &str = "SELECT id, api_id, api_key_hash, friendly_name, hostname, status, docker_enabled, \
-        compliance_enabled, packages_hash, repos_hash, interfaces_hash, hostname_hash, docker_hash, \
-        compliance_hash, primary_interface, last_update FROM hosts WHERE api_id = $1";
+    const SQL: &str = concat!(
+        "SELECT ",
+        agent_host_columns!(),
+        " FROM hosts WHERE api_id = $1"
+    );
     let row = with_db!(db, p => sqlx::query_as::<_, AgentHost>(SQL).bind(api_id).fetch_optional(p).await)?;
     Ok(row)
 }
@@ -129,6 +151,7 @@ pub async fn delete_host(state: &AppState, id: Uuid) -> AppResult<()> {
             .await
     })?;
     let api_id = api_id.ok_or_else(|| AppError::NotFound("Host not found".into()))?;
+    state.auth_cache().remove(&api_id);
     state
         .hub()
         .close(&api_id, crate::agents::hub::CloseReason::HostDeleted);
@@ -160,6 +183,7 @@ pub async fn regenerate_credentials(state: &AppState, id: Uuid) -> AppResult<New
         Ok::<_, sqlx::Error>(old)
     })?;
     let old = old.ok_or_else(|| AppError::NotFound("Host not found".into()))?;
+    state.auth_cache().remove(&old);
     state
         .hub()
         .close(&old, crate::agents::hub::CloseReason::CredentialsRevoked);
