@@ -186,7 +186,11 @@ async function main() {
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
   });
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? '?'})`));
+  page.on('requestfailed', (req) => {
+    const reason = req.failure()?.errorText ?? '?';
+    // Navigations and unmounting pages cancel in-flight fetches; that is not a failure.
+    if (reason !== 'net::ERR_ABORTED') problems.push(`request failed: ${req.url()} (${reason})`);
+  });
 
   await test('status page shows ok, sqlite and the server version', page, async () => {
     const response = await page.goto(`${base}/`, { waitUntil: 'load' });
