@@ -11,6 +11,7 @@
 //!   (all rows of the host rewritten).
 //! - `new`:       every measured report is a fresh host's first report.
 //! - `auth`:      in-process timing of agent authentication (lookup + SHA-256 check).
+//! - `sockets`:   `--hosts` idle agent WebSockets held open at once (server RSS).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +29,8 @@ enum Mode {
     Changed,
     New,
     Auth,
+    /// Hold `--hosts` idle agent WebSockets open and report the server's RSS.
+    Sockets,
 }
 
 #[derive(Parser)]
@@ -148,6 +151,91 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
+/// Opens one agent WebSocket with a plain HTTP/1.1 upgrade and keeps the
+/// stream (no client library needed; idle sockets only see pings every 30 s).
+async fn open_socket(addr: &str, h: &NewHostCredentials) -> Result<tokio::net::TcpStream, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let req = format!(
+        "GET /api/v1/agents/ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         X-API-ID: {}\r\nX-API-KEY: {}\r\n\r\n",
+        h.api_id, h.api_key
+    );
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+    let head = String::from_utf8_lossy(&buf[..n]);
+    if !head.starts_with("HTTP/1.1 101") {
+        return Err(head.lines().next().unwrap_or("no answer").to_owned());
+    }
+    Ok(s)
+}
+
+async fn sockets(args: &Args, db: &Db) -> Result<(), Box<dyn std::error::Error>> {
+    let now = chrono::Utc::now();
+    eprintln!("enrolling {} hosts…", args.hosts);
+    let mut creds = Vec::with_capacity(args.hosts);
+    for i in 0..args.hosts {
+        creds.push(
+            hosts::create_host(
+                db,
+                now,
+                &format!("ws-{}-{i}", uuid::Uuid::new_v4().simple()),
+                None,
+            )
+            .await?,
+        );
+    }
+    let addr = args
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let before = rss(args.server_pid);
+    let started = Instant::now();
+    let mut open = Vec::with_capacity(creds.len());
+    let mut errors = 0usize;
+    for chunk in creds.chunks(args.concurrency.max(1) * 16) {
+        let results =
+            futures_util::future::join_all(chunk.iter().map(|h| open_socket(&addr, h))).await;
+        for r in results {
+            match r {
+                Ok(s) => open.push(s),
+                Err(e) => {
+                    if errors == 0 {
+                        eprintln!("first error: {e}");
+                    }
+                    errors += 1;
+                }
+            }
+        }
+    }
+    let took = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let held = rss(args.server_pid);
+    println!(
+        "mode=Sockets db={} sockets={} errors={errors} connect_all={:.2}s",
+        db.dialect(),
+        open.len(),
+        took.as_secs_f64()
+    );
+    if let (Some(b), Some(h)) = (before, held) {
+        println!(
+            "server RSS before={:.1}MB with_sockets={:.1}MB per_socket={:.1}KB",
+            b.0,
+            h.0,
+            (h.0 - b.0) * 1024.0 / open.len().max(1) as f64
+        );
+    }
+    drop(open);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -192,6 +280,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             db.dialect()
         );
         return Ok(());
+    }
+
+    if args.mode == Mode::Sockets {
+        return sockets(&args, &db).await;
     }
 
     let host_count = if args.mode == Mode::New {
