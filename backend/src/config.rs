@@ -97,6 +97,8 @@ pub struct Config {
     pub server_port: u16,
     /// Directory holding agent binaries for download.
     pub agent_binaries_dir: PathBuf,
+    /// Sessions, passwords, lockout, auth rate limits (`crate::auth::config`).
+    pub auth: crate::auth::config::AuthConfig,
 }
 
 /// A configuration error naming the variable.
@@ -232,6 +234,7 @@ impl Config {
             server_host,
             server_port,
             agent_binaries_dir,
+            auth: crate::auth::config::AuthConfig::from_map(vars)?,
         })
     }
 
@@ -240,12 +243,12 @@ impl Config {
     pub fn suspicious_vars(vars: &HashMap<String, String>) -> Vec<(String, &'static str)> {
         let mut out = Vec::new();
         for k in vars.keys() {
-            if KNOWN.contains(&k.as_str()) {
+            let mut known_vars = KNOWN.iter().chain(crate::auth::config::KNOWN);
+            if known_vars.clone().any(|v| *v == k.as_str()) {
                 continue;
             }
-            if let Some(known) = KNOWN
-                .iter()
-                .find(|known| edit_distance(k, known) <= 2 && k.len() > 4)
+            if let Some(known) =
+                known_vars.find(|known| edit_distance(k, known) <= 2 && k.len() > 4)
             {
                 out.push((k.clone(), *known));
             }

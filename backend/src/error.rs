@@ -28,6 +28,9 @@ pub enum AppError {
     /// 413
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429: rate limited or locked out; `retryAfter` (seconds) is added to the body.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: i64 },
     /// 503: a dependency (database) is unavailable.
     #[error("{0}")]
     Unavailable(String),
@@ -67,6 +70,7 @@ impl AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -81,6 +85,7 @@ impl AppError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -119,6 +124,15 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
+        if let Self::TooManyRequests { retry_after, .. } = &self {
+            let retry = (*retry_after).max(1);
+            return (
+                status,
+                [(axum::http::header::RETRY_AFTER, retry.to_string())],
+                Json(json!({ "error": message, "code": self.code(), "retryAfter": retry })),
+            )
+                .into_response();
+        }
         (
             status,
             Json(json!({ "error": message, "code": self.code() })),
@@ -167,6 +181,15 @@ mod tests {
             ),
             (AppError::Unavailable("db".into()), 503, "unavailable", "db"),
             (
+                AppError::TooManyRequests {
+                    message: "slow down".into(),
+                    retry_after: 42,
+                },
+                429,
+                "too_many_requests",
+                "slow down",
+            ),
+            (
                 AppError::internal("secret detail"),
                 500,
                 "internal_error",
@@ -178,6 +201,9 @@ mod tests {
             assert_eq!(s.as_u16(), status);
             assert_eq!(body["code"], code);
             assert_eq!(body["error"], msg);
+            if status == 429 {
+                assert_eq!(body["retryAfter"], 42);
+            }
         }
     }
 }

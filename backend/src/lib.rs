@@ -4,18 +4,22 @@
 //! `main.rs` only parses the command line, loads configuration and binds.
 
 pub mod agents;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod hosts;
+pub mod rbac;
 pub mod reports;
 pub mod settings;
 pub mod state;
-pub mod web;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod users;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,6 +42,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(agents::router(&state))
         .merge(health::router())
+        .merge(rbac::user_api(&state).into_parts().0)
         .fallback(web::fallback)
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

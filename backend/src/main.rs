@@ -30,10 +30,32 @@ enum Command {
         #[command(subcommand)]
         command: HostsCommand,
     },
+    /// Manage user accounts from the command line.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Exit 0 when the server at --url answers /health (for container health checks).
     Healthcheck {
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         url: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create the first superadmin (headless first-run setup; refused once any user exists).
+    /// The password is read from the first line of standard input, or from
+    /// PATCHMON_ADMIN_PASSWORD, never from the command line.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
     },
 }
 
@@ -134,6 +156,12 @@ async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error:
             state.db().close().await;
             result
         }
+        Command::Users { command } => {
+            let state = init_state(config).await?;
+            let result = users_command(&state, command).await;
+            state.db().close().await;
+            result
+        }
         Command::Healthcheck { url } => {
             let url = format!("{}/health", url.trim_end_matches('/'));
             healthcheck(&url).await
@@ -182,6 +210,46 @@ async fn hosts_command(
         HostsCommand::RegenerateCredentials { id } => {
             let creds = hosts::regenerate_credentials(state, id).await?;
             println!("{}", serde_json::to_string(&creds)?);
+        }
+    }
+    Ok(())
+}
+
+async fn users_command(
+    state: &patchmon_server::state::AppState,
+    command: UsersCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        UsersCommand::CreateAdmin {
+            username,
+            email,
+            first_name,
+            last_name,
+        } => {
+            let password = match std::env::var("PATCHMON_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let user = patchmon_server::users::create_first_admin(
+                state,
+                patchmon_server::users::NewUser {
+                    username,
+                    email,
+                    password,
+                    first_name,
+                    last_name,
+                    role: "superadmin".into(),
+                },
+            )
+            .await?;
+            println!(
+                "{}",
+                serde_json::json!({ "id": user.id, "username": user.username, "email": user.email, "role": user.role })
+            );
         }
     }
     Ok(())

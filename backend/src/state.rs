@@ -19,6 +19,7 @@ pub struct Inner {
     pub hub: Hub,
     pub clock: Arc<dyn Clock>,
     pub auth_cache: AuthCache,
+    pub limiters: crate::auth::ratelimit::Limiters,
 }
 
 impl AppState {
@@ -29,6 +30,7 @@ impl AppState {
             hub: Hub::default(),
             clock,
             auth_cache: AuthCache::default(),
+            limiters: Default::default(),
         }))
     }
 
@@ -54,5 +56,10 @@ impl AppState {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.0.clock
+    }
+
+    /// In-memory rate limiters of the auth endpoints.
+    pub fn limiters(&self) -> &crate::auth::ratelimit::Limiters {
+        &self.0.limiters
     }
 }

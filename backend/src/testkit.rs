@@ -130,6 +130,12 @@ impl TestServer {
 
     /// Starts a server after letting the caller adjust the configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with_clock(adjust, Arc::new(SystemClock)).await
+    }
+
+    /// Starts a server with the given clock (e.g. a `ManualClock`, to test
+    /// expiry and lockout without sleeping).
+    pub async fn start_with_clock(adjust: impl FnOnce(&mut Config), clock: Arc<dyn Clock>) -> Self {
         let guard = fresh_database().await;
         let url = guard.url.clone();
         let mut config = Config::for_test(url.clone());
@@ -137,7 +143,6 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Self::launch(config, listener, clock, url, Some(guard)).await
     }
 

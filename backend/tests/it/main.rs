@@ -3,14 +3,17 @@
 //! Integration tests: the real server on an ephemeral port, over real HTTP and
 //! WebSockets, against SQLite (default) or PostgreSQL (`TEST_DATABASE_URL`).
 
+mod auth;
 mod bad_input;
 mod cli;
+mod rbac;
 mod reports;
 mod ws;
 
 use patchmon_server::testkit::{HostCredentials, TestServer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 pub fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();

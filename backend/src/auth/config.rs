@@ -1,0 +1,209 @@
+//! Authentication settings, with PatchMon's variable names and defaults.
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+
+use crate::config::ConfigError;
+
+/// Every auth variable we read (for the misspelling check).
+pub const KNOWN: &[&str] = &[
+    "JWT_EXPIRES_IN",
+    "JWT_REFRESH_EXPIRES_IN",
+    "SESSION_INACTIVITY_TIMEOUT_MINUTES",
+    "PASSWORD_MIN_LENGTH",
+    "PASSWORD_REQUIRE_UPPERCASE",
+    "PASSWORD_REQUIRE_LOWERCASE",
+    "PASSWORD_REQUIRE_NUMBER",
+    "PASSWORD_REQUIRE_SPECIAL",
+    "PASSWORD_RATE_LIMIT_WINDOW_MS",
+    "PASSWORD_RATE_LIMIT_MAX",
+    "MAX_LOGIN_ATTEMPTS",
+    "LOCKOUT_DURATION_MINUTES",
+    "AUTH_RATE_LIMIT_WINDOW_MS",
+    "AUTH_RATE_LIMIT_MAX",
+    "TRUST_PROXY",
+];
+
+#[derive(Debug, Clone)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_number: bool,
+    pub require_special: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Lifetime of an access token (`JWT_EXPIRES_IN`, default 1h).
+    pub access_lifetime: Duration,
+    /// Absolute lifetime of a session; refreshing never extends it
+    /// (`JWT_REFRESH_EXPIRES_IN`, default 7d).
+    pub session_lifetime: Duration,
+    /// A session unused for this long is dead (`SESSION_INACTIVITY_TIMEOUT_MINUTES`, 30).
+    pub inactivity_timeout: Duration,
+    pub password: PasswordPolicy,
+    /// Password changes per user per window (`PASSWORD_RATE_LIMIT_*`, 5 per 15 min).
+    pub password_rate_limit_window: Duration,
+    pub password_rate_limit_max: u32,
+    /// Failed logins before a lock (`MAX_LOGIN_ATTEMPTS`, 5) within a 15-minute window.
+    pub max_login_attempts: u32,
+    /// `LOCKOUT_DURATION_MINUTES` (15).
+    pub lockout_duration: Duration,
+    /// Auth endpoint requests per client IP per window (`AUTH_RATE_LIMIT_*`, 500 per 10 min).
+    pub auth_rate_limit_window: Duration,
+    pub auth_rate_limit_max: u32,
+    /// Take the client address from `X-Forwarded-For` (`TRUST_PROXY`, default false).
+    pub trust_proxy: bool,
+}
+
+/// Parses `30s`, `15m`, `2h`, `7d` (PatchMon's time format).
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().ok()?;
+    if n <= 0 {
+        return None;
+    }
+    match unit {
+        "s" => Duration::try_seconds(n),
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        _ => None,
+    }
+}
+
+impl AuthConfig {
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let err = |var: &str, value: &str, reason: &str| ConfigError {
+            var: var.into(),
+            value: value.into(),
+            reason: reason.into(),
+        };
+        let num = |var: &str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => match v.parse::<i64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    Ok(_) => Err(err(var, &v, &format!("must be between {min} and {max}"))),
+                    Err(_) => Err(err(var, &v, "must be a whole number")),
+                },
+            }
+        };
+        let flag = |var: &str, default: bool| -> Result<bool, ConfigError> {
+            match get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
+                None => Ok(default),
+                Some("true" | "1" | "yes") => Ok(true),
+                Some("false" | "0" | "no") => Ok(false),
+                Some(v) => Err(err(var, v, "must be true or false")),
+            }
+        };
+        let dur = |var: &str, default: &str| -> Result<Duration, ConfigError> {
+            let v = get(var).unwrap_or_else(|| default.to_owned());
+            parse_duration(&v)
+                .ok_or_else(|| err(var, &v, "must be a duration such as 30m, 1h or 7d"))
+        };
+        let c = Self {
+            access_lifetime: dur("JWT_EXPIRES_IN", "1h")?,
+            session_lifetime: dur("JWT_REFRESH_EXPIRES_IN", "7d")?,
+            inactivity_timeout: Duration::minutes(num(
+                "SESSION_INACTIVITY_TIMEOUT_MINUTES",
+                30,
+                1,
+                525_600,
+            )?),
+            password: PasswordPolicy {
+                min_length: num("PASSWORD_MIN_LENGTH", 8, 1, 256)? as usize,
+                require_uppercase: flag("PASSWORD_REQUIRE_UPPERCASE", true)?,
+                require_lowercase: flag("PASSWORD_REQUIRE_LOWERCASE", true)?,
+                require_number: flag("PASSWORD_REQUIRE_NUMBER", true)?,
+                require_special: flag("PASSWORD_REQUIRE_SPECIAL", true)?,
+            },
+            password_rate_limit_window: Duration::milliseconds(num(
+                "PASSWORD_RATE_LIMIT_WINDOW_MS",
+                900_000,
+                1_000,
+                86_400_000,
+            )?),
+            password_rate_limit_max: num("PASSWORD_RATE_LIMIT_MAX", 5, 1, 1_000_000)? as u32,
+            max_login_attempts: num("MAX_LOGIN_ATTEMPTS", 5, 1, 1000)? as u32,
+            lockout_duration: Duration::minutes(num("LOCKOUT_DURATION_MINUTES", 15, 1, 525_600)?),
+            auth_rate_limit_window: Duration::milliseconds(num(
+                "AUTH_RATE_LIMIT_WINDOW_MS",
+                600_000,
+                1_000,
+                86_400_000,
+            )?),
+            auth_rate_limit_max: num("AUTH_RATE_LIMIT_MAX", 500, 1, 1_000_000)? as u32,
+            trust_proxy: flag("TRUST_PROXY", false)?,
+        };
+        if c.access_lifetime > c.session_lifetime {
+            return Err(err(
+                "JWT_EXPIRES_IN",
+                &get("JWT_EXPIRES_IN").unwrap_or_default(),
+                "must not be longer than JWT_REFRESH_EXPIRES_IN",
+            ));
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn patchmon_defaults() {
+        let c = AuthConfig::from_map(&HashMap::new()).unwrap();
+        assert_eq!(c.access_lifetime, Duration::hours(1));
+        assert_eq!(c.session_lifetime, Duration::days(7));
+        assert_eq!(c.inactivity_timeout, Duration::minutes(30));
+        assert_eq!(c.password.min_length, 8);
+        assert!(c.password.require_special);
+        assert_eq!(c.max_login_attempts, 5);
+        assert_eq!(c.lockout_duration, Duration::minutes(15));
+        assert_eq!(c.auth_rate_limit_max, 500);
+        assert_eq!(c.auth_rate_limit_window, Duration::minutes(10));
+        assert_eq!(c.password_rate_limit_max, 5);
+        assert!(!c.trust_proxy);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (k, v) in [
+            ("JWT_EXPIRES_IN", "soon"),
+            ("MAX_LOGIN_ATTEMPTS", "0"),
+            ("PASSWORD_REQUIRE_SPECIAL", "maybe"),
+            ("TRUST_PROXY", "sometimes"),
+        ] {
+            let e = AuthConfig::from_map(&map(&[(k, v)])).unwrap_err();
+            assert_eq!(e.var, k);
+        }
+        let e = AuthConfig::from_map(&map(&[("JWT_EXPIRES_IN", "30d")])).unwrap_err();
+        assert_eq!(e.var, "JWT_EXPIRES_IN");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Some(Duration::seconds(30)));
+        assert_eq!(parse_duration("15m"), Some(Duration::minutes(15)));
+        assert_eq!(parse_duration("7d"), Some(Duration::days(7)));
+        assert_eq!(parse_duration("0h"), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("5w"), None);
+    }
+}

@@ -1,0 +1,601 @@
+//! Local authentication: first-run setup, login with lockout, sessions
+//! (refresh, logout, heartbeat, list, revoke), profile and password change.
+//! Routes are PatchMon's (`/api/v1/auth/…`), registered through
+//! [`crate::rbac::ApiRouter`].
+
+pub mod audit;
+pub mod config;
+pub mod password;
+pub mod ratelimit;
+pub mod session;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use self::audit::Event;
+use self::session::{ClientInfo, IssuedTokens, SessionUser};
+use crate::error::{AppError, AppResult};
+use crate::extract::{AppJson, AppPath};
+use crate::rbac::{Access, ApiRouter, CurrentUser};
+use crate::state::AppState;
+use crate::users::{self, NewUser};
+use crate::with_db;
+
+/// The rolling window of failed login attempts (PatchMon: 15 minutes).
+const FAILURE_WINDOW_MINUTES: i64 = 15;
+const INVALID_CREDENTIALS: &str = "Invalid credentials";
+
+pub fn routes(api: ApiRouter) -> ApiRouter {
+    use Access::{Authenticated, Public};
+    api.post("/api/v1/auth/setup-admin", Public, setup_admin)
+        .get("/api/v1/auth/check-admin-users", Public, check_admin_users)
+        .post("/api/v1/auth/login", Public, login)
+        .post("/api/v1/auth/refresh", Public, refresh)
+        .post("/api/v1/auth/logout", Authenticated, logout)
+        .post("/api/v1/auth/heartbeat", Authenticated, heartbeat)
+        .get("/api/v1/auth/profile", Authenticated, profile)
+        .put("/api/v1/auth/profile", Authenticated, update_profile)
+        .put(
+            "/api/v1/auth/change-password",
+            Authenticated,
+            change_password,
+        )
+        .get("/api/v1/auth/sessions", Authenticated, list_sessions)
+        .delete(
+            "/api/v1/auth/sessions",
+            Authenticated,
+            revoke_other_sessions,
+        )
+        .delete(
+            "/api/v1/auth/sessions/{session_id}",
+            Authenticated,
+            revoke_session,
+        )
+}
+
+/// The login/refresh answer: PatchMon's `{token, refresh_token, expires_in, user}`
+/// plus our `csrf_token`, with the session cookies set.
+fn token_response(
+    state: &AppState,
+    message: &str,
+    t: &IssuedTokens,
+    user: &SessionUser,
+) -> Response {
+    let body = json!({
+        "message": message,
+        "token": t.token,
+        "refresh_token": t.refresh_token,
+        // Rounded, so a token issued this instant reads as the full JWT_EXPIRES_IN.
+        "expires_in": ((t.access_expires_at - state.now()).num_milliseconds().max(0) + 500) / 1000,
+        "csrf_token": t.csrf_token,
+        "user": {
+            "id": user.id, "username": user.username, "email": user.email, "role": user.role,
+            "first_name": user.first_name, "last_name": user.last_name,
+            "is_active": user.is_active, "tfa_enabled": user.tfa_enabled,
+        },
+    });
+    let mut headers = HeaderMap::new();
+    for c in session::set_cookies(state, t) {
+        headers.append(SET_COOKIE, c);
+    }
+    (headers, Json(body)).into_response()
+}
+
+// ---------------------------------------------------------------- setup
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetupAdminBody {
+    #[serde(alias = "first_name")]
+    first_name: Option<String>,
+    #[serde(alias = "last_name")]
+    last_name: Option<String>,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn check_admin_users(State(state): State<AppState>) -> AppResult<Json<Value>> {
+    let n = users::count(&state).await?;
+    Ok(Json(json!({ "hasAdminUsers": n > 0 })))
+}
+
+async fn setup_admin(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    AppJson(b): AppJson<SetupAdminBody>,
+) -> AppResult<Response> {
+    let user = users::create_first_admin(
+        &state,
+        NewUser {
+            username: b.username,
+            email: b.email,
+            password: b.password,
+            first_name: b.first_name,
+            last_name: b.last_name,
+            role: "superadmin".into(),
+        },
+    )
+    .await?;
+    audit::record(
+        &state,
+        &client,
+        Event {
+            event: "setup_admin",
+            success: true,
+            user_id: Some(user.id),
+            username: Some(&user.username),
+            ..Default::default()
+        },
+    )
+    .await;
+    let tokens = session::create(&state, user.id, &client).await?;
+    let su = SessionUser {
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        role: user.role,
+        is_active: user.is_active,
+        tfa_enabled: user.tfa_enabled,
+    };
+    let mut r = token_response(&state, "Admin user created successfully", &tokens, &su);
+    *r.status_mut() = StatusCode::CREATED;
+    Ok(r)
+}
+
+// ---------------------------------------------------------------- login
+
+#[derive(Deserialize)]
+struct LoginBody {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginUser {
+    id: Uuid,
+    username: String,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    role: String,
+    is_active: bool,
+    tfa_enabled: bool,
+    password_hash: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FailureRow {
+    failures: i64,
+    window_start: DateTime<Utc>,
+    locked_until: Option<DateTime<Utc>>,
+}
+
+async fn failure_row(state: &AppState, key: &str) -> AppResult<Option<FailureRow>> {
+    const SQL: &str =
+        "SELECT failures, window_start, locked_until FROM login_failures WHERE key = $1";
+    Ok(with_db!(state.db(), p => sqlx::query_as(SQL).bind(key).fetch_optional(p).await)?)
+}
+
+/// Counts a failure; returns the lock expiry when this failure locks the key.
+async fn record_failure(
+    state: &AppState,
+    key: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<DateTime<Utc>>> {
+    let a = &state.config().auth;
+    let prev = failure_row(state, key).await?;
+    let (failures, window_start) = match prev {
+        Some(r) if now - r.window_start < Duration::minutes(FAILURE_WINDOW_MINUTES) => {
+            (r.failures + 1, r.window_start)
+        }
+        _ => (1, now),
+    };
+    let locked_until =
+        (failures >= i64::from(a.max_login_attempts)).then(|| now + a.lockout_duration);
+    // A lock starts a fresh count for the time after it.
+    let (failures, window_start) = if locked_until.is_some() {
+        (0, now)
+    } else {
+        (failures, window_start)
+    };
+    const SQL: &str = "INSERT INTO login_failures (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4) \
+        ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, \
+        locked_until = excluded.locked_until";
+    with_db!(state.db(), p => sqlx::query(SQL).bind(key).bind(failures).bind(window_start).bind(locked_until)
+        .execute(p).await.map(|_| ()))?;
+    Ok(locked_until)
+}
+
+fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
+    // Rounded up: PostgreSQL keeps microseconds, so "15 minutes" may read 899.999 s.
+    let secs = (((until - now).num_milliseconds() + 999) / 1000).max(1);
+    AppError::TooManyRequests {
+        message: format!(
+            "Too many failed login attempts. Try again in {} minute(s).",
+            (secs + 59) / 60
+        ),
+        retry_after: secs,
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    AppJson(b): AppJson<LoginBody>,
+) -> AppResult<Response> {
+    let name = b.username.trim().to_lowercase();
+    if name.is_empty() || b.password.is_empty() {
+        return Err(AppError::BadRequest(
+            "Username and password are required".into(),
+        ));
+    }
+    if name.len() > 254 || b.password.len() > password::MAX_PASSWORD_LEN {
+        return Err(AppError::Unauthorized(INVALID_CREDENTIALS));
+    }
+    const SQL: &str = "SELECT id, username, email, first_name, last_name, role, is_active, tfa_enabled, password_hash \
+        FROM users WHERE lower(username) = $1 OR lower(email) = $1 ORDER BY (lower(username) = $1) DESC LIMIT 1";
+    let user: Option<LoginUser> =
+        with_db!(state.db(), p => sqlx::query_as(SQL).bind(&name).fetch_optional(p).await)?;
+    // Unknown names are counted and locked like real accounts, so neither
+    // the message nor the lockout reveals whether an account exists.
+    let key = match &user {
+        Some(u) => format!("user:{}", u.id),
+        None => format!("name:{name}"),
+    };
+    let now = state.now();
+    if let Some(until) = failure_row(&state, &key)
+        .await?
+        .and_then(|r| r.locked_until)
+        && until > now
+    {
+        audit::record(
+            &state,
+            &client,
+            Event {
+                event: "login_blocked_locked",
+                success: false,
+                user_id: user.as_ref().map(|u| u.id),
+                username: Some(&name),
+                ..Default::default()
+            },
+        )
+        .await;
+        return Err(locked_error(until, now));
+    }
+    let ok = password::verify(
+        &b.password,
+        user.as_ref().and_then(|u| u.password_hash.as_deref()),
+    )
+    .await;
+    let user = match user {
+        Some(u) if ok && u.is_active => u,
+        user => {
+            let locked = record_failure(&state, &key, now).await?;
+            audit::record(&state, &client, Event {
+                event: "login_failed",
+                success: false,
+                user_id: user.as_ref().map(|u| u.id),
+                username: Some(&name),
+                details: Some(json!({ "reason": if user.is_none() { "unknown_user" } else if ok { "disabled" } else { "bad_password" } })),
+                ..Default::default()
+            })
+            .await;
+            if let Some(until) = locked {
+                audit::record(
+                    &state,
+                    &client,
+                    Event {
+                        event: "account_locked",
+                        success: false,
+                        user_id: user.as_ref().map(|u| u.id),
+                        username: Some(&name),
+                        details: Some(json!({ "locked_until": until })),
+                        ..Default::default()
+                    },
+                )
+                .await;
+            }
+            return Err(AppError::Unauthorized(INVALID_CREDENTIALS));
+        }
+    };
+    with_db!(state.db(), p => sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(&key).execute(p).await.map(|_| ()))?;
+    with_db!(state.db(), p => sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1")
+        .bind(user.id).bind(now).execute(p).await.map(|_| ()))?;
+    let tokens = session::create(&state, user.id, &client).await?;
+    audit::record(
+        &state,
+        &client,
+        Event {
+            event: "login_success",
+            success: true,
+            user_id: Some(user.id),
+            username: Some(&user.username),
+            ..Default::default()
+        },
+    )
+    .await;
+    let su = SessionUser {
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        role: user.role,
+        is_active: user.is_active,
+        tfa_enabled: user.tfa_enabled,
+    };
+    Ok(token_response(&state, "Login successful", &tokens, &su))
+}
+
+// ---------------------------------------------------------------- session endpoints
+
+#[derive(Deserialize, Default)]
+struct RefreshBody {
+    #[serde(alias = "refreshToken")]
+    refresh_token: Option<String>,
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    AppJson(b): AppJson<RefreshBody>,
+) -> AppResult<Response> {
+    let token = b
+        .refresh_token
+        .filter(|t| !t.is_empty())
+        .or_else(|| session::cookie(&headers, session::REFRESH_COOKIE).map(str::to_owned))
+        .ok_or(AppError::Unauthorized("Refresh token required"))?;
+    let (tokens, user) = session::refresh(&state, &token).await?;
+    Ok(token_response(&state, "Token refreshed", &tokens, &user))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    client: ClientInfo,
+) -> AppResult<Response> {
+    session::revoke(&state, me.id(), me.session.session_id).await?;
+    audit::record(
+        &state,
+        &client,
+        Event {
+            event: "logout",
+            success: true,
+            user_id: Some(me.id()),
+            username: Some(&me.session.user.username),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut headers = HeaderMap::new();
+    for c in session::clear_cookies() {
+        headers.append(SET_COOKIE, c);
+    }
+    Ok((headers, Json(json!({ "message": "Logout successful" }))).into_response())
+}
+
+async fn heartbeat(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
+    session::touch(&state, me.session.session_id, state.now()).await?;
+    Ok(Json(json!({
+        "message": "Session active",
+        "inactivity_timeout_minutes": state.config().auth.inactivity_timeout.num_minutes(),
+    })))
+}
+
+async fn profile(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
+    let user = users::get(&state, me.id())
+        .await?
+        .ok_or(AppError::Unauthorized("Authentication required"))?;
+    let prefs: Option<sqlx::types::Json<Value>> = with_db!(state.db(), p =>
+        sqlx::query_scalar("SELECT preferences FROM users WHERE id = $1").bind(me.id()).fetch_one(p).await)?;
+    let mut v = serde_json::to_value(&user).map_err(AppError::internal)?;
+    v["preferences"] = prefs.map_or_else(|| json!({}), |j| j.0);
+    v["permissions"] = serde_json::to_value(&me.permissions).map_err(AppError::internal)?;
+    Ok(Json(json!({ "user": v })))
+}
+
+#[derive(Deserialize)]
+struct ProfileBody {
+    #[serde(alias = "firstName")]
+    first_name: Option<String>,
+    #[serde(alias = "lastName")]
+    last_name: Option<String>,
+    email: Option<String>,
+    #[serde(alias = "themePreference")]
+    theme_preference: Option<String>,
+    #[serde(alias = "colorTheme")]
+    color_theme: Option<String>,
+    /// Free-form UI preferences (dashboard layout and the like), a JSON object.
+    preferences: Option<Value>,
+}
+
+async fn update_profile(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    AppJson(b): AppJson<ProfileBody>,
+) -> AppResult<Json<Value>> {
+    let current = users::get(&state, me.id())
+        .await?
+        .ok_or(AppError::Unauthorized("Authentication required"))?;
+    let email = match b.email {
+        Some(e) => users::validate_email(&e)?,
+        None => current.email.clone(),
+    };
+    let theme = match b.theme_preference {
+        Some(t) if ["light", "dark", "system"].contains(&t.as_str()) => t,
+        Some(_) => {
+            return Err(AppError::BadRequest(
+                "theme_preference must be light, dark or system".into(),
+            ));
+        }
+        None => current.theme_preference.clone(),
+    };
+    let color = match b.color_theme {
+        Some(c)
+            if !c.is_empty()
+                && c.len() <= 32
+                && c.chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') =>
+        {
+            c
+        }
+        Some(_) => return Err(AppError::BadRequest("color_theme is invalid".into())),
+        None => current.color_theme.clone(),
+    };
+    if let Some(p) = &b.preferences
+        && !p.is_object()
+    {
+        return Err(AppError::BadRequest(
+            "preferences must be a JSON object".into(),
+        ));
+    }
+    let name = |n: Option<String>, cur: Option<String>| match n {
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) => Some(s.trim().chars().take(100).collect()),
+        None => cur,
+    };
+    let first = name(b.first_name, current.first_name.clone());
+    let last = name(b.last_name, current.last_name.clone());
+    const SQL: &str = "UPDATE users SET first_name = $2, last_name = $3, email = $4, theme_preference = $5, \
+        color_theme = $6, preferences = COALESCE($7, preferences), updated_at = $8 WHERE id = $1";
+    with_db!(state.db(), p => sqlx::query(SQL)
+        .bind(me.id()).bind(first).bind(last).bind(email).bind(theme).bind(color)
+        .bind(b.preferences.map(sqlx::types::Json)).bind(state.now())
+        .execute(p).await.map(|_| ()))
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict(_) => AppError::Conflict("Email already in use".into()),
+        other => other,
+    })?;
+    let user = users::get(&state, me.id()).await?;
+    Ok(Json(
+        json!({ "message": "Profile updated successfully", "user": user }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ChangePasswordBody {
+    #[serde(rename = "currentPassword", alias = "current_password", default)]
+    current_password: String,
+    #[serde(rename = "newPassword", alias = "new_password", default)]
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    client: ClientInfo,
+    AppJson(b): AppJson<ChangePasswordBody>,
+) -> AppResult<Response> {
+    let a = &state.config().auth;
+    let d = state.limiters().password.check(
+        &me.id().to_string(),
+        a.password_rate_limit_max,
+        a.password_rate_limit_window,
+        state.now(),
+    );
+    if !d.allowed {
+        return Err(AppError::TooManyRequests {
+            message: "Too many password change attempts. Try again later.".into(),
+            retry_after: d.reset_secs,
+        });
+    }
+    if b.current_password.is_empty() || b.new_password.is_empty() {
+        return Err(AppError::BadRequest(
+            "Current password and new password are required".into(),
+        ));
+    }
+    let stored: Option<String> = with_db!(state.db(), p =>
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(me.id()).fetch_one(p).await)?;
+    if !password::verify(&b.current_password, stored.as_deref()).await {
+        audit::record(
+            &state,
+            &client,
+            Event {
+                event: "password_change_failed",
+                success: false,
+                user_id: Some(me.id()),
+                username: Some(&me.session.user.username),
+                ..Default::default()
+            },
+        )
+        .await;
+        return Err(AppError::BadRequest("Current password is incorrect".into()));
+    }
+    password::check_policy(&a.password, &b.new_password)?;
+    if b.new_password == b.current_password {
+        return Err(AppError::BadRequest(
+            "New password must differ from the current one".into(),
+        ));
+    }
+    users::set_password(&state, me.id(), &b.new_password).await?;
+    // Other sessions end; this one stays.
+    session::revoke_all(&state, me.id(), Some(me.session.session_id)).await?;
+    audit::record(
+        &state,
+        &client,
+        Event {
+            event: "password_changed",
+            success: true,
+            user_id: Some(me.id()),
+            username: Some(&me.session.user.username),
+            ..Default::default()
+        },
+    )
+    .await;
+    Ok(Json(json!({ "message": "Password changed successfully" })).into_response())
+}
+
+async fn list_sessions(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
+    let sessions = session::list(&state, me.id(), me.session.session_id).await?;
+    Ok(Json(json!({ "sessions": sessions })))
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    client: ClientInfo,
+    AppPath(id): AppPath<Uuid>,
+) -> AppResult<Json<Value>> {
+    if !session::revoke(&state, me.id(), id).await? {
+        return Err(AppError::NotFound("Session not found".into()));
+    }
+    audit::record(
+        &state,
+        &client,
+        Event {
+            event: "session_revoked",
+            success: true,
+            user_id: Some(me.id()),
+            username: Some(&me.session.user.username),
+            details: Some(json!({ "session_id": id })),
+            ..Default::default()
+        },
+    )
+    .await;
+    Ok(Json(json!({ "message": "Session revoked" })))
+}
+
+async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    me: CurrentUser,
+) -> AppResult<Json<Value>> {
+    let n = session::revoke_all(&state, me.id(), Some(me.session.session_id)).await?;
+    Ok(Json(
+        json!({ "message": "Other sessions revoked", "revoked": n }),
+    ))
+}
