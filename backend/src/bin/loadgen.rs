@@ -12,6 +12,7 @@
 //! - `new`:       every measured report is a fresh host's first report.
 //! - `auth`:      in-process timing of agent authentication (lookup + SHA-256 check).
 //! - `sockets`:   `--hosts` idle agent WebSockets held open at once (server RSS).
+//! - `command`:   command delivery latency to a connected agent (in-process server).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +32,9 @@ enum Mode {
     Auth,
     /// Hold `--hosts` idle agent WebSockets open and report the server's RSS.
     Sockets,
+    /// Latency of a server command reaching a connected agent (in-process
+    /// server from the testkit, `--reports` commands one after another).
+    Command,
 }
 
 #[derive(Parser)]
@@ -236,6 +240,41 @@ async fn sockets(args: &Args, db: &Db) -> Result<(), Box<dyn std::error::Error>>
     Ok(())
 }
 
+async fn command_latency(n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use patchmon_protocol::ServerMessage;
+    use tokio::io::AsyncReadExt;
+    let server = patchmon_server::testkit::TestServer::start().await;
+    let h = server.create_host("latency").await;
+    let mut s = open_socket(&server.addr().to_string(), &h).await?;
+    while !server.is_connected(&h.api_id).await {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let expected = ServerMessage::ReportNow.to_json();
+    // An unmasked text frame from the server: 0x81, length, payload.
+    let mut frame = vec![0u8; 2 + expected.len()];
+    let mut lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        server
+            .state
+            .hub()
+            .send(&h.api_id, &ServerMessage::ReportNow)?;
+        s.read_exact(&mut frame).await?;
+        lat.push(t.elapsed());
+        if frame[0] != 0x81 || &frame[2..] != expected.as_bytes() {
+            return Err(format!("unexpected frame {frame:?}").into());
+        }
+    }
+    lat.sort();
+    println!(
+        "mode=Command commands={n} p50={:.3}ms p99={:.3}ms max={:.3}ms",
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        pct(&lat, 1.0)
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -284,6 +323,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     if args.mode == Mode::Sockets {
         return sockets(&args, &db).await;
+    }
+    if args.mode == Mode::Command {
+        db.close().await;
+        return command_latency(args.reports).await;
     }
 
     let host_count = if args.mode == Mode::New {
