@@ -95,7 +95,7 @@ async function startServer(dataDir) {
     if (exitInfo) throw new Error(`server exited during start-up (${JSON.stringify(exitInfo)}); see e2e/artifacts/server.log`);
     try {
       const res = await fetch(`${baseUrl}/health`);
-      if (res.ok) return { child, baseUrl };
+      if (res.ok) return { child, baseUrl, exited };
     } catch {
       // Not listening yet.
     }
@@ -246,14 +246,27 @@ async function main() {
   });
 
   await test('refresh re-reads /health and confirms with a toast', page, async () => {
-    const reread = page.waitForResponse((r) => new URL(r.url()).pathname === '/health' && r.status() === 200);
-    await page.getByRole('button', { name: 'Refresh' }).click();
-    await reread;
+    await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/health' && r.status() === 200),
+      page.getByRole('button', { name: 'Refresh' }).click(),
+    ]);
     await page.getByText('Server status refreshed').waitFor();
   });
 
   await test('no page errors, console errors or failed requests', page, async () => {
     assert(problems.length === 0, problems.join('; '));
+  });
+
+  // Last, as it stops the server: the page must say so rather than keep showing "ok".
+  await test('a server that goes away is reported, not hidden', page, async () => {
+    await page.goto(`${base}/`, { waitUntil: 'load' });
+    await page.locator('dt', { hasText: 'Version' }).waitFor();
+    await stopServer(server.child, server.exited);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.locator('main [role="alert"]').getByRole('heading', { name: 'Could not reach the server' }).waitFor();
+    await page.getByText(/^Last successful check at/).waitFor();
+    await page.getByText('Status check failed: Could not reach the server').waitFor();
+    await page.screenshot({ path: path.join(artifacts, 'server-down.png'), fullPage: true });
   });
 }
 

@@ -54,7 +54,8 @@ describe('Server status page', () => {
     stubFetch(() => (up ? json(HEALTH_OK) : Promise.reject(new TypeError('Failed to fetch'))));
     const { user } = renderApp('/');
     const alert = await screen.findByRole('alert');
-    expect(alert).toHaveTextContent('Could not reach the server');
+    expect(within(alert).getByRole('heading')).toHaveTextContent('Could not reach the server');
+    expect(alert).toHaveTextContent('The server may be stopped or restarting');
     expect(alert).toHaveTextContent('network_error');
 
     up = true;

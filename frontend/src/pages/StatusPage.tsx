@@ -14,7 +14,11 @@ function describeFailure(error: unknown): { title: string; message: string; deta
   if (error instanceof ApiError) {
     const detail = error.status > 0 ? `${error.code} · HTTP ${error.status}` : error.code;
     if (error.status === 0) {
-      return { title: 'Could not reach the server', message: error.message, detail };
+      return {
+        title: 'Could not reach the server',
+        message: 'No answer came back. The server may be stopped or restarting, or the network to it is down.',
+        detail,
+      };
     }
     if (error.body?.database === 'unreachable') {
       return { title: 'The server cannot reach its database', message: error.message, detail };
