@@ -270,6 +270,13 @@ async function main() {
   });
 }
 
+// A stray rejection (say, a wait left behind by a failed step) is a failure
+// to report, not a reason to exit without the summary line.
+process.on('unhandledRejection', (reason) => {
+  results.push({ name: 'unhandled rejection', ok: false });
+  log(`FAIL  unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}`);
+});
+
 let interrupted = false;
 process.on('SIGINT', () => {
   interrupted = true;
