@@ -23,6 +23,11 @@ pub const KNOWN: &[&str] = &[
     "AUTH_RATE_LIMIT_WINDOW_MS",
     "AUTH_RATE_LIMIT_MAX",
     "TRUST_PROXY",
+    "MAX_TFA_ATTEMPTS",
+    "TFA_LOCKOUT_DURATION_MINUTES",
+    "TFA_REMEMBER_ME_EXPIRES_IN",
+    "TFA_MAX_REMEMBER_SESSIONS",
+    "TFA_SUSPICIOUS_ACTIVITY_THRESHOLD",
 ];
 
 #[derive(Debug, Clone)]
@@ -56,6 +61,16 @@ pub struct AuthConfig {
     pub auth_rate_limit_max: u32,
     /// Take the client address from `X-Forwarded-For` (`TRUST_PROXY`, default false).
     pub trust_proxy: bool,
+    /// Wrong TFA codes before a TFA lock (`MAX_TFA_ATTEMPTS`, 5).
+    pub max_tfa_attempts: u32,
+    /// `TFA_LOCKOUT_DURATION_MINUTES` (30).
+    pub tfa_lockout_duration: Duration,
+    /// Lifetime of a remembered device (`TFA_REMEMBER_ME_EXPIRES_IN`, 30d).
+    pub tfa_remember_lifetime: Duration,
+    /// Remembered devices kept per user (`TFA_MAX_REMEMBER_SESSIONS`, 5).
+    pub tfa_max_remember_sessions: u32,
+    /// Wrong TFA codes that mark activity as suspicious (`TFA_SUSPICIOUS_ACTIVITY_THRESHOLD`, 3).
+    pub tfa_suspicious_threshold: u32,
 }
 
 /// Parses `30s`, `15m`, `2h`, `7d` (PatchMon's time format).
@@ -143,6 +158,16 @@ impl AuthConfig {
             )?),
             auth_rate_limit_max: num("AUTH_RATE_LIMIT_MAX", 500, 1, 1_000_000)? as u32,
             trust_proxy: flag("TRUST_PROXY", false)?,
+            max_tfa_attempts: num("MAX_TFA_ATTEMPTS", 5, 1, 1000)? as u32,
+            tfa_lockout_duration: Duration::minutes(num(
+                "TFA_LOCKOUT_DURATION_MINUTES",
+                30,
+                1,
+                525_600,
+            )?),
+            tfa_remember_lifetime: dur("TFA_REMEMBER_ME_EXPIRES_IN", "30d")?,
+            tfa_max_remember_sessions: num("TFA_MAX_REMEMBER_SESSIONS", 5, 0, 1000)? as u32,
+            tfa_suspicious_threshold: num("TFA_SUSPICIOUS_ACTIVITY_THRESHOLD", 3, 1, 1000)? as u32,
         };
         if c.access_lifetime > c.session_lifetime {
             return Err(err(
@@ -180,6 +205,11 @@ mod tests {
         assert_eq!(c.auth_rate_limit_window, Duration::minutes(10));
         assert_eq!(c.password_rate_limit_max, 5);
         assert!(!c.trust_proxy);
+        assert_eq!(c.max_tfa_attempts, 5);
+        assert_eq!(c.tfa_lockout_duration, Duration::minutes(30));
+        assert_eq!(c.tfa_remember_lifetime, Duration::days(30));
+        assert_eq!(c.tfa_max_remember_sessions, 5);
+        assert_eq!(c.tfa_suspicious_threshold, 3);
     }
 
     #[test]

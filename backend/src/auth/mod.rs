@@ -8,6 +8,7 @@ pub mod config;
 pub mod password;
 pub mod ratelimit;
 pub mod session;
+pub mod tfa;
 
 use axum::Json;
 use axum::extract::State;
@@ -62,7 +63,7 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
 
 /// The login/refresh answer: PatchMon's `{token, refresh_token, expires_in, user}`
 /// plus our `csrf_token`, with the session cookies set.
-fn token_response(
+pub(crate) fn token_response(
     state: &AppState,
     message: &str,
     t: &IssuedTokens,
@@ -163,6 +164,9 @@ struct LoginBody {
     username: String,
     #[serde(default)]
     password: String,
+    /// A "remember this device" token for API clients (browsers send the cookie).
+    #[serde(alias = "trustedDeviceToken")]
+    trusted_device_token: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -191,13 +195,15 @@ async fn failure_row(state: &AppState, key: &str) -> AppResult<Option<FailureRow
     Ok(with_db!(state.db(), p => sqlx::query_as(SQL).bind(key).fetch_optional(p).await)?)
 }
 
-/// Counts a failure; returns the lock expiry when this failure locks the key.
-async fn record_failure(
+/// Counts a failure (rolling 15-minute window); returns the count and, when
+/// this failure reaches `max`, the end of the lock.
+pub(crate) async fn record_failure(
     state: &AppState,
     key: &str,
     now: DateTime<Utc>,
-) -> AppResult<Option<DateTime<Utc>>> {
-    let a = &state.config().auth;
+    max: u32,
+    lockout: Duration,
+) -> AppResult<(i64, Option<DateTime<Utc>>)> {
     let prev = failure_row(state, key).await?;
     let (failures, window_start) = match prev {
         Some(r) if now - r.window_start < Duration::minutes(FAILURE_WINDOW_MINUTES) => {
@@ -205,8 +211,8 @@ async fn record_failure(
         }
         _ => (1, now),
     };
-    let locked_until =
-        (failures >= i64::from(a.max_login_attempts)).then(|| now + a.lockout_duration);
+    let counted = failures;
+    let locked_until = (failures >= i64::from(max)).then(|| now + lockout);
     // A lock starts a fresh count for the time after it.
     let (failures, window_start) = if locked_until.is_some() {
         (0, now)
@@ -218,10 +224,27 @@ async fn record_failure(
         locked_until = excluded.locked_until";
     with_db!(state.db(), p => sqlx::query(SQL).bind(key).bind(failures).bind(window_start).bind(locked_until)
         .execute(p).await.map(|_| ()))?;
-    Ok(locked_until)
+    Ok((counted, locked_until))
 }
 
-fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
+/// The active lock on a failure key, if any.
+pub(crate) async fn locked_until(
+    state: &AppState,
+    key: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(failure_row(state, key)
+        .await?
+        .and_then(|r| r.locked_until)
+        .filter(|u| *u > now))
+}
+
+pub(crate) async fn clear_failures(state: &AppState, key: &str) -> AppResult<()> {
+    with_db!(state.db(), p => sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(key).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+pub(crate) fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
     // Rounded up: PostgreSQL keeps microseconds, so "15 minutes" may read 899.999 s.
     let secs = (((until - now).num_milliseconds() + 999) / 1000).max(1);
     AppError::TooManyRequests {
@@ -236,6 +259,7 @@ fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
 async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
     AppJson(b): AppJson<LoginBody>,
 ) -> AppResult<Response> {
     let name = b.username.trim().to_lowercase();
@@ -285,7 +309,9 @@ async fn login(
     let user = match user {
         Some(u) if ok && u.is_active => u,
         user => {
-            let locked = record_failure(&state, &key, now).await?;
+            let a = &state.config().auth;
+            let (_, locked) =
+                record_failure(&state, &key, now, a.max_login_attempts, a.lockout_duration).await?;
             audit::record(&state, &client, Event {
                 event: "login_failed",
                 success: false,
@@ -313,22 +339,7 @@ async fn login(
             return Err(AppError::Unauthorized(INVALID_CREDENTIALS));
         }
     };
-    with_db!(state.db(), p => sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(&key).execute(p).await.map(|_| ()))?;
-    with_db!(state.db(), p => sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1")
-        .bind(user.id).bind(now).execute(p).await.map(|_| ()))?;
-    let tokens = session::create(&state, user.id, &client).await?;
-    audit::record(
-        &state,
-        &client,
-        Event {
-            event: "login_success",
-            success: true,
-            user_id: Some(user.id),
-            username: Some(&user.username),
-            ..Default::default()
-        },
-    )
-    .await;
+    clear_failures(&state, &key).await?;
     let su = SessionUser {
         id: user.id,
         username: user.username,
@@ -339,7 +350,43 @@ async fn login(
         is_active: user.is_active,
         tfa_enabled: user.tfa_enabled,
     };
-    Ok(token_response(&state, "Login successful", &tokens, &su))
+    if su.tfa_enabled {
+        let device = b
+            .trusted_device_token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .or_else(|| session::cookie(&headers, tfa::DEVICE_COOKIE).map(str::to_owned));
+        if !tfa::device_is_trusted(&state, su.id, device.as_deref()).await? {
+            return tfa::challenge(&state, &client, &su).await;
+        }
+    }
+    complete_login(&state, &client, &su, "Login successful").await
+}
+
+/// Opens a session for a fully authenticated user and answers like PatchMon's login.
+pub(crate) async fn complete_login(
+    state: &AppState,
+    client: &ClientInfo,
+    su: &SessionUser,
+    message: &str,
+) -> AppResult<Response> {
+    let now = state.now();
+    with_db!(state.db(), p => sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1")
+        .bind(su.id).bind(now).execute(p).await.map(|_| ()))?;
+    let tokens = session::create(state, su.id, client).await?;
+    audit::record(
+        state,
+        client,
+        Event {
+            event: "login_success",
+            success: true,
+            user_id: Some(su.id),
+            username: Some(&su.username),
+            ..Default::default()
+        },
+    )
+    .await;
+    Ok(token_response(state, message, &tokens, su))
 }
 
 // ---------------------------------------------------------------- session endpoints

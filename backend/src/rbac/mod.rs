@@ -304,6 +304,7 @@ impl ApiRouter {
 pub fn user_api(state: &AppState) -> ApiRouter {
     let api = ApiRouter::new(state);
     let api = crate::auth::routes(api);
+    let api = crate::auth::tfa::routes(api);
     let api = crate::users::routes(api);
     handlers::routes(api)
 }

@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod rbac;
 mod reports;
+mod tfa;
 mod ws;
 
 use patchmon_server::testkit::{HostCredentials, TestServer};

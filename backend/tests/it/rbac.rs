@@ -11,6 +11,7 @@ use super::*;
 fn concrete(path: &str) -> String {
     path.replace("{user_id}", &Uuid::new_v4().to_string())
         .replace("{session_id}", &Uuid::new_v4().to_string())
+        .replace("{device_id}", &Uuid::new_v4().to_string())
         .replace("{role}", "matrix_probe")
 }
 
