@@ -89,6 +89,10 @@ async function startServer(dataDir) {
     });
   });
   cleanups.push(() => stopServer(child, exited));
+  // Last resort if the runner dies without cleaning up: never leave a server behind.
+  process.on('exit', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
 
   const deadline = Date.now() + 30_000;
   for (;;) {
