@@ -6,9 +6,11 @@ pub mod hub;
 pub mod ws;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 
+use crate::extract::AppPath;
+use crate::rbac::{Access, ApiRouter, CurrentUser, Permission};
 use crate::state::AppState;
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -33,4 +35,23 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/api/v1/hosts/agent/version", get(api::agent_version))
         .route("/api/v1/agents/ws", get(ws::upgrade))
+}
+
+/// User-facing routes about agents (guarded by RBAC).
+pub fn user_routes(api: ApiRouter) -> ApiRouter {
+    api.get(
+        "/api/v1/ws/status/{api_id}",
+        Access::Requires(Permission::ViewHosts),
+        ws_status,
+    )
+}
+
+/// `GET /api/v1/ws/status/{apiId}`: whether the agent's WebSocket is up,
+/// whether it came in over TLS, and how long ago it went away.
+async fn ws_status(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    AppPath(api_id): AppPath<String>,
+) -> axum::Json<hub::ConnectionState> {
+    axum::Json(state.hub().state(&api_id, state.now()))
 }

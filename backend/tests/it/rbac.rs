@@ -13,6 +13,7 @@ fn concrete(path: &str) -> String {
         .replace("{session_id}", &Uuid::new_v4().to_string())
         .replace("{device_id}", &Uuid::new_v4().to_string())
         .replace("{role}", "matrix_probe")
+        .replace("{api_id}", "patchmon_0000000000000000")
 }
 
 fn method(m: &axum::http::Method) -> Method {

@@ -228,3 +228,33 @@ async fn server_shutdown_sends_a_reconnect_hint() {
     let _again = connect(&server, &h.api_id, &h.api_key).await.unwrap();
     wait_connected(&server, &h.api_id, true).await;
 }
+
+#[tokio::test]
+async fn connection_state_is_queryable_by_users_who_may_view_hosts() {
+    use super::auth::{call, setup_admin};
+    use reqwest::Method;
+    let server = TestServer::start().await;
+    let token = setup_admin(&server).await;
+    let h = server.create_host("web-01").await;
+    let path = format!("/api/v1/ws/status/{}", h.api_id);
+
+    let (s, _, b) = call(&server, Method::GET, &path, None, None).await;
+    assert_eq!(s, 401, "{b}");
+
+    let (s, _, b) = call(&server, Method::GET, &path, Some(&token), None).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["connected"], false);
+    assert_eq!(b["disconnected_seconds_ago"], serde_json::Value::Null);
+
+    let ws = connect(&server, &h.api_id, &h.api_key).await.unwrap();
+    wait_connected(&server, &h.api_id, true).await;
+    let (_, _, b) = call(&server, Method::GET, &path, Some(&token), None).await;
+    assert_eq!(b["connected"], true);
+    assert_eq!(b["secure"], false);
+
+    drop(ws);
+    wait_connected(&server, &h.api_id, false).await;
+    let (_, _, b) = call(&server, Method::GET, &path, Some(&token), None).await;
+    assert_eq!(b["connected"], false);
+    assert!(b["disconnected_seconds_ago"].as_i64().is_some(), "{b}");
+}
