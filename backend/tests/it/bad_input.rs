@@ -273,7 +273,12 @@ async fn browser_routes_get_the_web_app() {
     let get = |path: &str| client().get(format!("{}{path}", server.url())).send();
     let r = get("/").await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert_eq!(r.headers()["cache-control"], "no-cache");
     let home = r.text().await.unwrap();
     assert!(home.contains("<html"), "{home}");
@@ -290,7 +295,10 @@ async fn browser_routes_get_the_web_app() {
             .expect("index.html references an asset");
         let r = get(asset).await.unwrap();
         assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+        assert_eq!(
+            r.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
     } else {
         assert!(home.contains("built without the web interface"), "{home}");
         assert_eq!(get("/hosts").await.unwrap().status(), 404);
