@@ -20,6 +20,7 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub auth_cache: AuthCache,
     pub limiters: crate::auth::ratelimit::Limiters,
+    pub oidc: crate::auth::oidc::OidcState,
 }
 
 impl AppState {
@@ -31,6 +32,7 @@ impl AppState {
             clock,
             auth_cache: AuthCache::default(),
             limiters: Default::default(),
+            oidc: Default::default(),
         }))
     }
 
@@ -61,5 +63,10 @@ impl AppState {
     /// In-memory rate limiters of the auth endpoints.
     pub fn limiters(&self) -> &crate::auth::ratelimit::Limiters {
         &self.0.limiters
+    }
+
+    /// Cached OpenID Connect discovery.
+    pub fn oidc(&self) -> &crate::auth::oidc::OidcState {
+        &self.0.oidc
     }
 }

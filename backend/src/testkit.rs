@@ -136,13 +136,26 @@ impl TestServer {
     /// Starts a server with the given clock (e.g. a `ManualClock`, to test
     /// expiry and lockout without sleeping).
     pub async fn start_with_clock(adjust: impl FnOnce(&mut Config), clock: Arc<dyn Clock>) -> Self {
+        Self::start_at(|c, _| adjust(c), clock).await
+    }
+
+    /// Like `start_with_clock`, but the adjustment also sees the address the
+    /// server will listen on (for configuration that names the server's own
+    /// URL, such as an OIDC redirect URI).
+    pub async fn start_at(
+        adjust: impl FnOnce(&mut Config, SocketAddr),
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let guard = fresh_database().await;
         let url = guard.url.clone();
         let mut config = Config::for_test(url.clone());
-        adjust(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("local_addr: {e}"));
+        adjust(&mut config, addr);
         Self::launch(config, listener, clock, url, Some(guard)).await
     }
 

@@ -28,7 +28,73 @@ pub const KNOWN: &[&str] = &[
     "TFA_REMEMBER_ME_EXPIRES_IN",
     "TFA_MAX_REMEMBER_SESSIONS",
     "TFA_SUSPICIOUS_ACTIVITY_THRESHOLD",
+    "OIDC_ENABLED",
+    "OIDC_ISSUER_URL",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "OIDC_REDIRECT_URI",
+    "OIDC_SCOPES",
+    "OIDC_AUTO_CREATE_USERS",
+    "OIDC_DEFAULT_ROLE",
+    "OIDC_DISABLE_LOCAL_AUTH",
+    "OIDC_BUTTON_TEXT",
+    "OIDC_SUPERADMIN_GROUP",
+    "OIDC_ADMIN_GROUP",
+    "OIDC_HOST_MANAGER_GROUP",
+    "OIDC_USER_GROUP",
+    "OIDC_READONLY_GROUP",
+    "OIDC_SYNC_ROLES",
 ];
+
+/// OpenID Connect single sign-on (`OIDC_*`), present when `OIDC_ENABLED=true`.
+#[derive(Clone)]
+pub struct OidcConfig {
+    pub issuer_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub auto_create_users: bool,
+    pub default_role: String,
+    pub disable_local_auth: bool,
+    pub button_text: String,
+    pub superadmin_group: Option<String>,
+    pub admin_group: Option<String>,
+    pub host_manager_group: Option<String>,
+    pub user_group: Option<String>,
+    pub readonly_group: Option<String>,
+    pub sync_roles: bool,
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer_url", &self.issuer_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// https, or http to a loopback address (development and tests only).
+fn secure_url(u: &str) -> bool {
+    if u.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = u.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, p)| {
+        if p.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
 
 #[derive(Debug, Clone)]
 pub struct PasswordPolicy {
@@ -71,6 +137,8 @@ pub struct AuthConfig {
     pub tfa_max_remember_sessions: u32,
     /// Wrong TFA codes that mark activity as suspicious (`TFA_SUSPICIOUS_ACTIVITY_THRESHOLD`, 3).
     pub tfa_suspicious_threshold: u32,
+    /// Single sign-on; None unless `OIDC_ENABLED=true`.
+    pub oidc: Option<OidcConfig>,
 }
 
 /// Parses `30s`, `15m`, `2h`, `7d` (PatchMon's time format).
@@ -168,7 +236,49 @@ impl AuthConfig {
             tfa_remember_lifetime: dur("TFA_REMEMBER_ME_EXPIRES_IN", "30d")?,
             tfa_max_remember_sessions: num("TFA_MAX_REMEMBER_SESSIONS", 5, 0, 1000)? as u32,
             tfa_suspicious_threshold: num("TFA_SUSPICIOUS_ACTIVITY_THRESHOLD", 3, 1, 1000)? as u32,
+            oidc: None,
         };
+        let mut c = c;
+        if flag("OIDC_ENABLED", false)? {
+            let required = |var: &str| {
+                get(var).ok_or_else(|| err(var, "", "is required when OIDC_ENABLED=true"))
+            };
+            let url = |var: &str| -> Result<String, ConfigError> {
+                let v = required(var)?;
+                if secure_url(&v) {
+                    Ok(v)
+                } else {
+                    Err(err(
+                        var,
+                        &v,
+                        "must be an https:// URL (http only for localhost)",
+                    ))
+                }
+            };
+            let group = |var: &str| get(var).map(|g| g.to_lowercase());
+            let default_role = get("OIDC_DEFAULT_ROLE").unwrap_or_else(|| "user".into());
+            c.oidc = Some(OidcConfig {
+                issuer_url: url("OIDC_ISSUER_URL")?,
+                client_id: required("OIDC_CLIENT_ID")?,
+                client_secret: required("OIDC_CLIENT_SECRET")?,
+                redirect_uri: url("OIDC_REDIRECT_URI")?,
+                scopes: get("OIDC_SCOPES")
+                    .unwrap_or_else(|| "openid email profile groups".into())
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                auto_create_users: flag("OIDC_AUTO_CREATE_USERS", true)?,
+                default_role,
+                disable_local_auth: flag("OIDC_DISABLE_LOCAL_AUTH", false)?,
+                button_text: get("OIDC_BUTTON_TEXT").unwrap_or_else(|| "Login with SSO".into()),
+                superadmin_group: group("OIDC_SUPERADMIN_GROUP"),
+                admin_group: group("OIDC_ADMIN_GROUP"),
+                host_manager_group: group("OIDC_HOST_MANAGER_GROUP"),
+                user_group: group("OIDC_USER_GROUP"),
+                readonly_group: group("OIDC_READONLY_GROUP"),
+                sync_roles: flag("OIDC_SYNC_ROLES", true)?,
+            });
+        }
         if c.access_lifetime > c.session_lifetime {
             return Err(err(
                 "JWT_EXPIRES_IN",
@@ -225,6 +335,47 @@ mod tests {
         }
         let e = AuthConfig::from_map(&map(&[("JWT_EXPIRES_IN", "30d")])).unwrap_err();
         assert_eq!(e.var, "JWT_EXPIRES_IN");
+    }
+
+    #[test]
+    fn oidc_settings() {
+        assert!(
+            AuthConfig::from_map(&HashMap::new())
+                .unwrap()
+                .oidc
+                .is_none()
+        );
+        let e = AuthConfig::from_map(&map(&[("OIDC_ENABLED", "true")])).unwrap_err();
+        assert_eq!(e.var, "OIDC_ISSUER_URL");
+        let base = [
+            ("OIDC_ENABLED", "true"),
+            (
+                "OIDC_ISSUER_URL",
+                "https://auth.example.com/application/o/patchmon/",
+            ),
+            ("OIDC_CLIENT_ID", "patchmon"),
+            ("OIDC_CLIENT_SECRET", "s3cret"),
+            (
+                "OIDC_REDIRECT_URI",
+                "https://pm.example.com/api/v1/auth/oidc/callback",
+            ),
+            ("OIDC_ADMIN_GROUP", "PatchMon Admins"),
+        ];
+        let c = AuthConfig::from_map(&map(&base)).unwrap().oidc.unwrap();
+        assert_eq!(c.scopes, ["openid", "email", "profile", "groups"]);
+        assert_eq!(c.default_role, "user");
+        assert!(c.auto_create_users && c.sync_roles && !c.disable_local_auth);
+        assert_eq!(c.button_text, "Login with SSO");
+        assert_eq!(c.admin_group.as_deref(), Some("patchmon admins"));
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let mut plain = base.to_vec();
+        plain[1] = ("OIDC_ISSUER_URL", "http://auth.example.com");
+        assert_eq!(
+            AuthConfig::from_map(&map(&plain)).unwrap_err().var,
+            "OIDC_ISSUER_URL"
+        );
+        plain[1] = ("OIDC_ISSUER_URL", "http://127.0.0.1:8080");
+        assert!(AuthConfig::from_map(&map(&plain)).is_ok());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod oidc;
 pub mod password;
 pub mod ratelimit;
 pub mod session;
@@ -262,6 +263,11 @@ async fn login(
     headers: HeaderMap,
     AppJson(b): AppJson<LoginBody>,
 ) -> AppResult<Response> {
+    if oidc::local_login_disabled(&state).await {
+        return Err(AppError::Forbidden(
+            "Local login is disabled; sign in with single sign-on".into(),
+        ));
+    }
     let name = b.username.trim().to_lowercase();
     if name.is_empty() || b.password.is_empty() {
         return Err(AppError::BadRequest(
