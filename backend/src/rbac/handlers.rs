@@ -49,7 +49,7 @@ async fn user_permissions(me: CurrentUser) -> Json<RolePermissions> {
 async fn list_roles(
     State(state): State<AppState>,
     _me: CurrentUser,
-) -> AppResult<Json<Vec<RolePermissions>>> {
+) -> AppResult<Json<Vec<Value>>> {
     const SQL: &str = concat!(
         "SELECT role, description, is_builtin, can_view_dashboard, can_view_hosts, can_manage_hosts, ",
         "can_view_packages, can_manage_packages, can_view_users, can_manage_users, can_manage_superusers, ",
@@ -70,18 +70,29 @@ async fn list_roles(
             r.role.clone(),
         )
     });
-    Ok(Json(roles))
+    let mut out = Vec::with_capacity(roles.len());
+    for r in &roles {
+        out.push(with_scope(&state, r).await?);
+    }
+    Ok(Json(out))
 }
 
 async fn get_role(
     State(state): State<AppState>,
     _me: CurrentUser,
     AppPath(role): AppPath<String>,
-) -> AppResult<Json<RolePermissions>> {
-    load_role(&state, &role)
+) -> AppResult<Json<Value>> {
+    let r = load_role(&state, &role)
         .await?
-        .map(Json)
-        .ok_or_else(|| AppError::NotFound("Role not found".into()))
+        .ok_or_else(|| AppError::NotFound("Role not found".into()))?;
+    Ok(Json(with_scope(&state, &r).await?))
+}
+
+/// The role as JSON plus `host_group_ids` (empty: sees every host).
+async fn with_scope(state: &AppState, r: &RolePermissions) -> AppResult<Value> {
+    let mut v = serde_json::to_value(r).map_err(AppError::internal)?;
+    v["host_group_ids"] = json!(super::scope::group_ids(state, &r.role).await?);
+    Ok(v)
 }
 
 fn valid_role_name(r: &str) -> bool {
@@ -121,7 +132,15 @@ async fn put_role(
     let existing = load_role(&state, &role).await?;
     let created = existing.is_none();
     let mut r = existing.unwrap_or_else(|| RolePermissions::empty(&role));
+    let mut scope: Option<Vec<uuid::Uuid>> = None;
     for (k, v) in &b.flags {
+        if k == "host_group_ids" {
+            let ids = serde_json::from_value::<Vec<uuid::Uuid>>(v.clone()).map_err(|_| {
+                AppError::BadRequest("host_group_ids must be a list of host group ids".into())
+            })?;
+            scope = Some(ids);
+            continue;
+        }
         let Some(p) = Permission::ALL.iter().find(|p| p.column() == k) else {
             return Err(AppError::BadRequest(format!("Unknown permission '{k}'")));
         };
@@ -137,7 +156,17 @@ async fn put_role(
     if r.has(Permission::ManageSuperusers) && !me.has(Permission::ManageSuperusers) {
         return Err(AppError::Forbidden("Insufficient permissions".into()));
     }
+    if let Some(ids) = &scope
+        && !super::scope::groups_exist(&state, ids).await?
+    {
+        return Err(AppError::BadRequest(
+            "Unknown host group in host_group_ids".into(),
+        ));
+    }
     save_role(&state, &r).await?;
+    if let Some(ids) = &scope {
+        super::scope::set_group_ids(&state, &r.role, ids).await?;
+    }
     audit::record(
         &state,
         &client,
@@ -157,7 +186,7 @@ async fn put_role(
     .await;
     Ok(Json(json!({
         "message": if created { "Role created successfully" } else { "Role permissions updated successfully" },
-        "role": r,
+        "role": with_scope(&state, &r).await?,
     })))
 }
 

@@ -8,6 +8,7 @@
 //! route; the permission-matrix test walks it for every role.
 
 pub mod handlers;
+pub mod scope;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};

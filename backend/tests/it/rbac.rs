@@ -599,3 +599,135 @@ async fn the_last_superadmin_stays() {
     assert_eq!(n, 1);
     let _ = ADMIN_PW;
 }
+
+#[tokio::test]
+async fn roles_can_be_scoped_to_host_groups() {
+    use patchmon_server::rbac::scope::{HOST_SCOPE_FILTER, HostScope};
+    let server = TestServer::start().await;
+    let sa = setup_admin(&server).await;
+    let web =
+        patchmon_server::hosts::create_host(server.db(), server.state.now(), "web-1", Some("web"))
+            .await
+            .unwrap();
+    let db = patchmon_server::hosts::create_host(
+        server.db(),
+        server.state.now(),
+        "db-1",
+        Some("databases"),
+    )
+    .await
+    .unwrap();
+    let loose = server.create_host("loose-1").await;
+    let srv = &server;
+    let group_id = |name: &'static str| async move {
+        let id: Uuid = patchmon_server::with_db!(srv.db(), p =>
+            sqlx::query_scalar("SELECT id FROM host_groups WHERE name = $1").bind(name).fetch_one(p).await).unwrap();
+        id
+    };
+    let web_group = group_id("web").await;
+
+    let path = "/api/v1/permissions/roles/web_team";
+    let (s, _, b) = call(
+        &server,
+        Method::PUT,
+        path,
+        Some(&sa),
+        Some(json!({"can_view_hosts": true, "host_group_ids": [web_group]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["role"]["host_group_ids"], json!([web_group]));
+    let (_, _, b) = call(&server, Method::GET, path, Some(&sa), None).await;
+    assert_eq!(b["host_group_ids"], json!([web_group]));
+    let (_, _, all) = call(
+        &server,
+        Method::GET,
+        "/api/v1/permissions/roles",
+        Some(&sa),
+        None,
+    )
+    .await;
+    assert_eq!(
+        all[0]["host_group_ids"],
+        json!([]),
+        "superadmin is unscoped"
+    );
+    let (s, _, _) = call(
+        &server,
+        Method::PUT,
+        path,
+        Some(&sa),
+        Some(json!({"host_group_ids": [Uuid::new_v4()]})),
+    )
+    .await;
+    assert_eq!(s, 400, "unknown group");
+    let (s, _, _) = call(
+        &server,
+        Method::PUT,
+        path,
+        Some(&sa),
+        Some(json!({"host_group_ids": "web"})),
+    )
+    .await;
+    assert_eq!(s, 400);
+
+    // The scope as host routes apply it: one host, and a list filter.
+    let scope = HostScope::for_role(&server.state, "web_team")
+        .await
+        .unwrap();
+    assert_eq!(scope, HostScope::Groups(vec![web_group]));
+    assert!(scope.allows_host(&server.state, web.id).await.unwrap());
+    assert!(!scope.allows_host(&server.state, db.id).await.unwrap());
+    assert!(
+        !scope.allows_host(&server.state, loose.id).await.unwrap(),
+        "a host in no group is outside every scope"
+    );
+    let admin = HostScope::for_role(&server.state, "admin").await.unwrap();
+    assert_eq!(admin, HostScope::All);
+    assert!(admin.allows_host(&server.state, loose.id).await.unwrap());
+    const LIST: &str = "SELECT friendly_name FROM hosts WHERE ";
+    let sql: &'static str =
+        Box::leak(format!("{LIST}{HOST_SCOPE_FILTER} ORDER BY friendly_name").into_boxed_str());
+    let names = |role: &'static str| async move {
+        let v: Vec<String> = patchmon_server::with_db!(srv.db(), p =>
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(role).fetch_all(p).await)
+        .unwrap();
+        v
+    };
+    assert_eq!(names("web_team").await, ["web-1"]);
+    assert_eq!(names("admin").await, ["db-1", "loose-1", "web-1"]);
+
+    // An empty list removes the scope; deleting a group drops it from scopes.
+    let (s, _, b) = call(
+        &server,
+        Method::PUT,
+        path,
+        Some(&sa),
+        Some(json!({"host_group_ids": []})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        HostScope::for_role(&server.state, "web_team")
+            .await
+            .unwrap(),
+        HostScope::All
+    );
+    call(
+        &server,
+        Method::PUT,
+        path,
+        Some(&sa),
+        Some(json!({"host_group_ids": [web_group]})),
+    )
+    .await;
+    patchmon_server::with_db!(server.db(), p =>
+        sqlx::query("DELETE FROM host_groups WHERE id = $1").bind(web_group).execute(p).await.map(|_| ())).unwrap();
+    assert_eq!(
+        HostScope::for_role(&server.state, "web_team")
+            .await
+            .unwrap(),
+        HostScope::All
+    );
+    let _ = ADMIN_PW;
+}
