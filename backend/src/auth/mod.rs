@@ -652,3 +652,51 @@ async fn revoke_other_sessions(
         json!({ "message": "Other sessions revoked", "revoked": n }),
     ))
 }
+
+/// Rows deleted by [`prune_expired`], per table.
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Pruned {
+    pub sessions: u64,
+    pub tfa_tickets: u64,
+    pub oidc_logins: u64,
+    pub trusted_devices: u64,
+    pub login_failures: u64,
+}
+
+/// Deletes what can never be used again: sessions past their absolute expiry
+/// or inactivity timeout or revoked over a day ago, expired TFA tickets, OIDC
+/// logins and remembered devices, and lockout counters whose window and lock
+/// are over. For the hourly session-cleanup job.
+pub async fn prune_expired(state: &AppState) -> AppResult<Pruned> {
+    let now = state.now();
+    let a = &state.config().auth;
+    let idle_cutoff = now - a.inactivity_timeout;
+    let revoked_cutoff = now - Duration::days(1);
+    let failure_cutoff = now - Duration::minutes(FAILURE_WINDOW_MINUTES);
+    const SESSIONS: &str =
+        "DELETE FROM user_sessions WHERE expires_at < $1 OR last_activity < $2 OR revoked_at < $3";
+    const TICKETS: &str = "DELETE FROM tfa_tickets WHERE expires_at < $1";
+    const OIDC: &str = "DELETE FROM oidc_logins WHERE expires_at < $1";
+    const DEVICES: &str = "DELETE FROM user_trusted_devices WHERE expires_at < $1";
+    const FAILURES: &str = "DELETE FROM login_failures WHERE window_start < $2 AND (locked_until IS NULL OR locked_until < $1)";
+    let n = |r: Result<u64, sqlx::Error>| r.map_err(AppError::from);
+    Ok(Pruned {
+        sessions: n(
+            with_db!(state.db(), p => sqlx::query(SESSIONS).bind(now).bind(idle_cutoff)
+            .bind(revoked_cutoff).execute(p).await.map(|r| r.rows_affected())),
+        )?,
+        tfa_tickets: n(
+            with_db!(state.db(), p => sqlx::query(TICKETS).bind(now).execute(p).await.map(|r| r.rows_affected())),
+        )?,
+        oidc_logins: n(
+            with_db!(state.db(), p => sqlx::query(OIDC).bind(now).execute(p).await.map(|r| r.rows_affected())),
+        )?,
+        trusted_devices: n(
+            with_db!(state.db(), p => sqlx::query(DEVICES).bind(now).execute(p).await.map(|r| r.rows_affected())),
+        )?,
+        login_failures: n(
+            with_db!(state.db(), p => sqlx::query(FAILURES).bind(now).bind(failure_cutoff)
+            .execute(p).await.map(|r| r.rows_affected())),
+        )?,
+    })
+}

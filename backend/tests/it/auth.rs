@@ -782,3 +782,64 @@ async fn cli_create_admin_reads_the_password_from_stdin() {
     assert!(!out.status.success(), "closed once a user exists");
     assert!(String::from_utf8_lossy(&out.stderr).contains("already been completed"));
 }
+
+#[tokio::test]
+async fn prune_deletes_only_dead_rows() {
+    use patchmon_server::auth::{Pruned, prune_expired};
+    let clock = manual_clock();
+    let server = TestServer::start_with_clock(|_| {}, clock.clone()).await;
+    setup_admin(&server).await;
+    let idle = token_of(&server, "admin", ADMIN_PW).await;
+    let revoked = token_of(&server, "admin", ADMIN_PW).await;
+    call(
+        &server,
+        Method::POST,
+        "/api/v1/auth/logout",
+        Some(&revoked),
+        None,
+    )
+    .await;
+    assert_eq!(login(&server, "ghost", "Wrong-Passw0rd!").await.0, 401);
+    assert_eq!(
+        prune_expired(&server.state).await.unwrap(),
+        Pruned::default(),
+        "nothing is dead yet"
+    );
+
+    clock.advance(Duration::minutes(20));
+    let active = token_of(&server, "admin", ADMIN_PW).await;
+    clock.advance(Duration::minutes(15));
+    // The setup session, `idle` and `revoked` are past the 30-minute
+    // inactivity timeout; the failure window is over.
+    let p = prune_expired(&server.state).await.unwrap();
+    assert_eq!((p.sessions, p.login_failures), (3, 1), "{p:?}");
+    assert_eq!(
+        call(
+            &server,
+            Method::GET,
+            "/api/v1/auth/profile",
+            Some(&active),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(
+            &server,
+            Method::GET,
+            "/api/v1/auth/profile",
+            Some(&idle),
+            None
+        )
+        .await
+        .0,
+        401
+    );
+    clock.advance(Duration::days(1));
+    let p = prune_expired(&server.state).await.unwrap();
+    assert_eq!(p.sessions, 1, "the now idle one: {p:?}");
+    let left: i64 = with_db!(server.db(), p => sqlx::query_scalar("SELECT COUNT(*) FROM user_sessions").fetch_one(p).await).unwrap();
+    assert_eq!(left, 0);
+}
