@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Runs the whole test suite twice: on SQLite (embedded default) and on PostgreSQL.
+# Runs the whole test suite:
+#   1. the web app: npm ci, lint, component tests, build (embedded by the server);
+#   2. every Rust test twice, on SQLite (embedded default) and on PostgreSQL
+#      (this includes the agent's end-to-end tests and the SSO tests against a
+#      real OpenID Connect provider from npm);
+#   3. the browser end-to-end tests (real server binary, Debian chromium).
 #
-# PostgreSQL: uses $TEST_DATABASE_URL when set; otherwise makes sure a local
-# server is installed (apt) and running on 127.0.0.1:5432 with a `patchmon`
-# role allowed to create databases, and uses that. Each test gets its own
+# Whatever is missing is installed first: PostgreSQL and Chromium with apt
+# (sudo when not root), npm packages with `npm ci`. PostgreSQL: uses
+# $TEST_DATABASE_URL when set; otherwise a local server on 127.0.0.1:5432 with
+# a `patchmon` role allowed to create databases. Each test gets its own
 # throwaway database. Extra arguments are passed to `cargo test` (e.g. a test
-# name filter).
+# name filter); with arguments, steps 1 and 3 are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,12 +20,14 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 log() { printf '==> %s\n' "$*"; }
 
+apt_install() {
+    log "installing $* (apt)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 ensure_postgres() {
-    if ! command -v pg_ctlcluster >/dev/null 2>&1; then
-        log "installing PostgreSQL (apt)"
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
-    fi
+    command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
     if ! pg_isready -q -h 127.0.0.1 -p 5432; then
         ver=$(ls /etc/postgresql | sort -V | tail -n 1)
         log "starting PostgreSQL $ver"
@@ -40,6 +48,9 @@ END $$;
 SQL
 }
 
+FULL=1
+if [ "$#" -gt 0 ]; then FULL=0; fi
+
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
     ensure_postgres
     PG_URL="postgres://patchmon:patchmon@127.0.0.1:5432/postgres"
@@ -47,8 +58,23 @@ else
     PG_URL="$TEST_DATABASE_URL"
 fi
 
-log "tests on SQLite"
+log "test OpenID Connect provider (npm ci in backend/tests/oidc)"
+(cd backend/tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+
+if [ "$FULL" -eq 1 ]; then
+    log "web app: npm ci, lint, component tests, build"
+    (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run lint && npm run test && npm run build)
+fi
+
+log "Rust tests on SQLite"
 env -u TEST_DATABASE_URL cargo test --workspace --all-targets "$@"
 
-log "tests on PostgreSQL"
+log "Rust tests on PostgreSQL"
 TEST_DATABASE_URL="$PG_URL" cargo test --workspace --all-targets "$@"
+
+if [ "$FULL" -eq 1 ]; then
+    command -v chromium >/dev/null 2>&1 || apt_install chromium
+    log "browser end-to-end tests (real server binary serving the built UI, chromium)"
+    cargo build -p patchmon-server --bin patchmon-server
+    (cd frontend && npm run e2e)
+fi
