@@ -183,21 +183,21 @@ struct LoginUser {
     password_hash: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct FailureRow {
-    failures: i64,
-    window_start: DateTime<Utc>,
-    locked_until: Option<DateTime<Utc>>,
-}
-
-async fn failure_row(state: &AppState, key: &str) -> AppResult<Option<FailureRow>> {
-    const SQL: &str =
-        "SELECT failures, window_start, locked_until FROM login_failures WHERE key = $1";
-    Ok(with_db!(state.db(), p => sqlx::query_as(SQL).bind(key).fetch_optional(p).await)?)
+/// The active lock on a failure key, if any.
+pub(crate) async fn locked_until(
+    state: &AppState,
+    key: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<DateTime<Utc>>> {
+    const SQL: &str = "SELECT locked_until FROM login_failures WHERE key = $1";
+    let until: Option<Option<DateTime<Utc>>> =
+        with_db!(state.db(), p => sqlx::query_scalar(SQL).bind(key).fetch_optional(p).await)?;
+    Ok(until.flatten().filter(|u| *u > now))
 }
 
 /// Counts a failure (rolling 15-minute window); returns the count and, when
-/// this failure reaches `max`, the end of the lock.
+/// this failure reaches `max`, the end of the lock. The increment is one
+/// atomic upsert, so concurrent failures are all counted.
 pub(crate) async fn record_failure(
     state: &AppState,
     key: &str,
@@ -205,39 +205,24 @@ pub(crate) async fn record_failure(
     max: u32,
     lockout: Duration,
 ) -> AppResult<(i64, Option<DateTime<Utc>>)> {
-    let prev = failure_row(state, key).await?;
-    let (failures, window_start) = match prev {
-        Some(r) if now - r.window_start < Duration::minutes(FAILURE_WINDOW_MINUTES) => {
-            (r.failures + 1, r.window_start)
-        }
-        _ => (1, now),
-    };
-    let counted = failures;
-    let locked_until = (failures >= i64::from(max)).then(|| now + lockout);
+    let window_cutoff = now - Duration::minutes(FAILURE_WINDOW_MINUTES);
+    // (SQLite compares the RFC 3339 text sqlx writes, which sorts chronologically.)
+    const COUNT: &str = "INSERT INTO login_failures (key, failures, window_start, locked_until) \
+        VALUES ($1, 1, $2, NULL) ON CONFLICT (key) DO UPDATE SET \
+        failures = CASE WHEN login_failures.window_start < $3 THEN 1 ELSE login_failures.failures + 1 END, \
+        window_start = CASE WHEN login_failures.window_start < $3 THEN $2 ELSE login_failures.window_start END \
+        RETURNING failures";
+    let failures: i64 = with_db!(state.db(), p => sqlx::query_scalar(COUNT)
+        .bind(key).bind(now).bind(window_cutoff).fetch_one(p).await)?;
+    if failures < i64::from(max) {
+        return Ok((failures, None));
+    }
     // A lock starts a fresh count for the time after it.
-    let (failures, window_start) = if locked_until.is_some() {
-        (0, now)
-    } else {
-        (failures, window_start)
-    };
-    const SQL: &str = "INSERT INTO login_failures (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4) \
-        ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, \
-        locked_until = excluded.locked_until";
-    with_db!(state.db(), p => sqlx::query(SQL).bind(key).bind(failures).bind(window_start).bind(locked_until)
+    let until = now + lockout;
+    const LOCK: &str = "UPDATE login_failures SET failures = 0, window_start = $2, locked_until = $3 WHERE key = $1";
+    with_db!(state.db(), p => sqlx::query(LOCK).bind(key).bind(now).bind(until)
         .execute(p).await.map(|_| ()))?;
-    Ok((counted, locked_until))
-}
-
-/// The active lock on a failure key, if any.
-pub(crate) async fn locked_until(
-    state: &AppState,
-    key: &str,
-    now: DateTime<Utc>,
-) -> AppResult<Option<DateTime<Utc>>> {
-    Ok(failure_row(state, key)
-        .await?
-        .and_then(|r| r.locked_until)
-        .filter(|u| *u > now))
+    Ok((failures, Some(until)))
 }
 
 pub(crate) async fn clear_failures(state: &AppState, key: &str) -> AppResult<()> {
@@ -288,11 +273,7 @@ async fn login(
         None => format!("name:{name}"),
     };
     let now = state.now();
-    if let Some(until) = failure_row(&state, &key)
-        .await?
-        .and_then(|r| r.locked_until)
-        && until > now
-    {
+    if let Some(until) = locked_until(&state, &key, now).await? {
         audit::record(
             &state,
             &client,

@@ -843,3 +843,27 @@ async fn prune_deletes_only_dead_rows() {
     let left: i64 = with_db!(server.db(), p => sqlx::query_scalar("SELECT COUNT(*) FROM user_sessions").fetch_one(p).await).unwrap();
     assert_eq!(left, 0);
 }
+
+#[tokio::test]
+async fn concurrent_failures_are_all_counted() {
+    let server = TestServer::start().await;
+    setup_admin(&server).await;
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        let url = format!("{}/api/v1/auth/login", server.url());
+        tasks.push(tokio::spawn(async move {
+            client()
+                .post(url)
+                .json(&json!({"username": "admin", "password": "Wrong-Passw0rd!"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 401);
+    }
+    // Five failures at once still reach MAX_LOGIN_ATTEMPTS.
+    assert_eq!(login(&server, "admin", ADMIN_PW).await.0, 429);
+}
