@@ -587,7 +587,7 @@ async fn create_user(
     Ok(new_id)
 }
 
-/// Names and picture always; the role when `OIDC_SYNC_ROLES` (never demoting the last superadmin).
+/// Names, picture and verified email always; the role when `OIDC_SYNC_ROLES` (never demoting the last superadmin).
 async fn sync_profile(
     state: &AppState,
     c: &OidcConfig,
@@ -602,6 +602,17 @@ async fn sync_profile(
         avatar_url = COALESCE($4, avatar_url), updated_at = $5 WHERE id = $1";
     with_db!(state.db(), p => sqlx::query(NAMES).bind(user_id).bind(&id.first_name).bind(&id.last_name)
         .bind(&id.picture).bind(now).execute(p).await.map(|_| ()))?;
+    // A verified email follows the provider, unless another account holds it.
+    if let Some(email) = id
+        .email
+        .as_deref()
+        .filter(|e| id.email_verified && !e.trim().is_empty())
+    {
+        const EMAIL: &str = "UPDATE users SET email = $2 WHERE id = $1 AND lower(email) <> lower($2) \
+            AND NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower($2) AND o.id <> $1)";
+        with_db!(state.db(), p => sqlx::query(EMAIL).bind(user_id).bind(email.trim())
+            .execute(p).await.map(|_| ()))?;
+    }
     if created || !c.sync_roles {
         return Ok(());
     }

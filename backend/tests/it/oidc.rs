@@ -303,6 +303,7 @@ async fn first_login_creates_the_user_and_later_logins_sync_the_role() {
     let mut a = accounts();
     a["alice"]["groups"] = json!(["PatchMon Host Managers"]);
     a["alice"]["given_name"] = json!("Alicia");
+    a["alice"]["email"] = json!("alicia@example.com");
     idp.set_accounts(a.clone());
     let (s, _, jar) = sso(&server, &idp, "alice").await;
     assert_eq!(s, 302);
@@ -320,6 +321,10 @@ async fn first_login_creates_the_user_and_later_logins_sync_the_role() {
     );
     assert_eq!(p["user"]["role"], "host_manager");
     assert_eq!(p["user"]["first_name"], "Alicia");
+    assert_eq!(
+        p["user"]["email"], "alicia@example.com",
+        "verified email synced"
+    );
     // No groups at all: OIDC_DEFAULT_ROLE.
     a["alice"]["groups"] = json!([]);
     idp.set_accounts(a);
