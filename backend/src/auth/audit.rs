@@ -43,3 +43,63 @@ pub async fn record(state: &AppState, client: &ClientInfo, e: Event<'_>) {
     }
     tracing::info!(event = e.event, success = e.success, user = ?e.username, "audit");
 }
+
+/// One audit entry as the API shows it.
+#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+pub struct Entry {
+    pub id: Uuid,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub event: String,
+    pub success: bool,
+    pub user_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub username: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: Option<Json<Value>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ListQuery {
+    pub event: Option<String>,
+    pub user_id: Option<Uuid>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+pub fn routes(api: crate::rbac::ApiRouter) -> crate::rbac::ApiRouter {
+    api.get(
+        "/api/v1/auth/admin/audit-log",
+        crate::rbac::Access::Requires(crate::rbac::Permission::ManageSettings),
+        list,
+    )
+}
+
+/// `GET /api/v1/auth/admin/audit-log?event=&user_id=&limit=&offset=`, newest first.
+async fn list(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    _me: crate::rbac::CurrentUser,
+    q: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> crate::error::AppResult<axum::Json<Value>> {
+    let axum::extract::Query(q) = q.map_err(|e| {
+        crate::error::AppError::BadRequest(format!("Invalid query: {}", e.body_text()))
+    })?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let offset = q.offset.unwrap_or(0).max(0);
+    const SQL: &str = "SELECT id, created_at, event, success, user_id, actor_id, username, ip_address, user_agent, details \
+        FROM audit_logs WHERE ($1 IS NULL OR event = $1) AND ($2 IS NULL OR user_id = $2) \
+        ORDER BY created_at DESC, id LIMIT $3 OFFSET $4";
+    const SQL_PG: &str = "SELECT id, created_at, event, success, user_id, actor_id, username, ip_address, user_agent, details \
+        FROM audit_logs WHERE ($1::text IS NULL OR event = $1) AND ($2::uuid IS NULL OR user_id = $2) \
+        ORDER BY created_at DESC, id LIMIT $3 OFFSET $4";
+    let sql = if state.db().is_postgres() {
+        SQL_PG
+    } else {
+        SQL
+    };
+    let entries: Vec<Entry> = with_db!(state.db(), p => sqlx::query_as(sql)
+        .bind(q.event.as_deref()).bind(q.user_id).bind(limit).bind(offset).fetch_all(p).await)?;
+    Ok(axum::Json(
+        serde_json::json!({ "entries": entries, "limit": limit, "offset": offset }),
+    ))
+}

@@ -308,6 +308,7 @@ pub fn user_api(state: &AppState) -> ApiRouter {
     let api = crate::auth::tfa::routes(api);
     let api = crate::auth::oidc::routes(api);
     let api = crate::users::routes(api);
+    let api = crate::auth::audit::routes(api);
     let api = crate::agents::user_routes(api);
     handlers::routes(api)
 }

@@ -867,3 +867,66 @@ async fn concurrent_failures_are_all_counted() {
     // Five failures at once still reach MAX_LOGIN_ATTEMPTS.
     assert_eq!(login(&server, "admin", ADMIN_PW).await.0, 429);
 }
+
+#[tokio::test]
+async fn audit_log_is_readable_by_settings_managers() {
+    let server = TestServer::start().await;
+    let admin = setup_admin(&server).await;
+    assert_eq!(login(&server, "admin", "Wrong-Passw0rd!").await.0, 401);
+    let (_, _, me) = call(
+        &server,
+        Method::GET,
+        "/api/v1/auth/profile",
+        Some(&admin),
+        None,
+    )
+    .await;
+    let id = me["user"]["id"].as_str().unwrap().to_owned();
+    let (s, _, b) = call(
+        &server,
+        Method::GET,
+        "/api/v1/auth/admin/audit-log?event=login_failed",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let entries = b["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["success"], false);
+    assert_eq!(entries[0]["details"]["reason"], "bad_password");
+    assert_eq!(entries[0]["ip_address"], "127.0.0.1");
+    let (_, _, b) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/auth/admin/audit-log?user_id={id}&limit=1"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(b["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(b["limit"], 1);
+    let (s, _, _) = call(
+        &server,
+        Method::GET,
+        "/api/v1/auth/admin/audit-log?user_id=nope",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(s, 400);
+    create_user(&server, &admin, "reader", "readonly").await;
+    let reader = token_of(&server, "reader", USER_PW).await;
+    assert_eq!(
+        call(
+            &server,
+            Method::GET,
+            "/api/v1/auth/admin/audit-log",
+            Some(&reader),
+            None
+        )
+        .await
+        .0,
+        403
+    );
+}
