@@ -47,11 +47,24 @@ pub fn user_routes(api: ApiRouter) -> ApiRouter {
 }
 
 /// `GET /api/v1/ws/status/{apiId}`: whether the agent's WebSocket is up,
-/// whether it came in over TLS, and how long ago it went away.
+/// whether it came in over TLS, and how long ago it went away. Unknown hosts,
+/// and hosts outside the caller's host-group scope, are 404.
 async fn ws_status(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     AppPath(api_id): AppPath<String>,
-) -> axum::Json<hub::ConnectionState> {
-    axum::Json(state.hub().state(&api_id, state.now()))
+) -> crate::error::AppResult<axum::Json<hub::ConnectionState>> {
+    let not_found = || crate::error::AppError::NotFound("Host not found".into());
+    let host = crate::hosts::find_by_api_id(state.db(), &api_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if !user
+        .host_scope(&state)
+        .await?
+        .allows_host(&state, host.id)
+        .await?
+    {
+        return Err(not_found());
+    }
+    Ok(axum::Json(state.hub().state(&api_id, state.now())))
 }

@@ -240,6 +240,15 @@ async fn connection_state_is_queryable_by_users_who_may_view_hosts() {
 
     let (s, _, b) = call(&server, Method::GET, &path, None, None).await;
     assert_eq!(s, 401, "{b}");
+    let (s, _, b) = call(
+        &server,
+        Method::GET,
+        "/api/v1/ws/status/patchmon_ffffffffffffffff",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404, "{b}");
 
     let (s, _, b) = call(&server, Method::GET, &path, Some(&token), None).await;
     assert_eq!(s, 200, "{b}");
@@ -257,4 +266,53 @@ async fn connection_state_is_queryable_by_users_who_may_view_hosts() {
     let (_, _, b) = call(&server, Method::GET, &path, Some(&token), None).await;
     assert_eq!(b["connected"], false);
     assert!(b["disconnected_seconds_ago"].as_i64().is_some(), "{b}");
+}
+
+#[tokio::test]
+async fn connection_state_respects_host_group_scope() {
+    use super::auth::{USER_PW, call, create_user, setup_admin, token_of};
+    use reqwest::Method;
+    let server = TestServer::start().await;
+    let admin = setup_admin(&server).await;
+    let web = hosts::create_host(server.db(), server.state.now(), "web-1", Some("web"))
+        .await
+        .unwrap();
+    let db = hosts::create_host(server.db(), server.state.now(), "db-1", Some("databases"))
+        .await
+        .unwrap();
+    let web_group: uuid::Uuid = patchmon_server::with_db!(server.db(), p =>
+        sqlx::query_scalar("SELECT id FROM host_groups WHERE name = 'web'").fetch_one(p).await)
+    .unwrap();
+    let (s, _, b) = call(
+        &server,
+        Method::PUT,
+        "/api/v1/permissions/roles/web_team",
+        Some(&admin),
+        Some(serde_json::json!({"can_view_hosts": true, "host_group_ids": [web_group]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    create_user(&server, &admin, "webby", "web_team").await;
+    let token = token_of(&server, "webby", USER_PW).await;
+    let status = |api_id: String| {
+        let token = token.clone();
+        let server = &server;
+        async move {
+            call(
+                server,
+                Method::GET,
+                &format!("/api/v1/ws/status/{api_id}"),
+                Some(&token),
+                None,
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(status(web.api_id.clone()).await, 200);
+    assert_eq!(
+        status(db.api_id.clone()).await,
+        404,
+        "outside the role's scope"
+    );
 }
