@@ -110,6 +110,56 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// Typed access to the environment map; every failure names the variable.
+pub(crate) struct Vars<'a>(pub(crate) &'a HashMap<String, String>);
+
+pub(crate) fn config_error(var: &str, value: &str, reason: &str) -> ConfigError {
+    ConfigError {
+        var: var.into(),
+        value: value.into(),
+        reason: reason.into(),
+    }
+}
+
+impl Vars<'_> {
+    /// The trimmed value, or None when unset or blank.
+    pub(crate) fn get(&self, k: &str) -> Option<String> {
+        self.0
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A whole number within `min..=max`, or `default` when unset.
+    pub(crate) fn num<T>(&self, var: &str, default: T, min: T, max: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(v) => match v.parse::<T>() {
+                Ok(n) if n >= min && n <= max => Ok(n),
+                Ok(_) => Err(config_error(
+                    var,
+                    &v,
+                    &format!("must be between {min} and {max}"),
+                )),
+                Err(_) => Err(config_error(var, &v, "must be a whole number")),
+            },
+        }
+    }
+
+    /// `true`/`1`/`yes` or `false`/`0`/`no`, or `default` when unset.
+    pub(crate) fn flag(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => Ok(default),
+            Some("true" | "1" | "yes") => Ok(true),
+            Some("false" | "0" | "no") => Ok(false),
+            Some(v) => Err(config_error(var, v, "must be true or false")),
+        }
+    }
+}
+
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://./data/patchmon.db";
 
 /// Every variable we read, for the misspelling check.
@@ -140,26 +190,10 @@ impl Config {
 
     /// Builds the configuration from a map of variables (tests use this).
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| {
-            vars.get(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let err = |var: &str, value: &str, reason: &str| ConfigError {
-            var: var.into(),
-            value: value.into(),
-            reason: reason.into(),
-        };
-        let parse_num = |var: &str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
-            match get(var) {
-                None => Ok(default),
-                Some(v) => match v.parse::<u64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    Ok(_) => Err(err(var, &v, &format!("must be between {min} and {max}"))),
-                    Err(_) => Err(err(var, &v, "must be a whole number")),
-                },
-            }
-        };
+        let v = Vars(vars);
+        let get = |k: &str| v.get(k);
+        let err = config_error;
+        let parse_num = |var: &str, default: u64, min: u64, max: u64| v.num(var, default, min, max);
         let parse_size = |var: &str, default: usize| -> Result<usize, ConfigError> {
             match get(var) {
                 None => Ok(default),

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Vars, config_error};
 
 /// Every auth variable we read (for the misspelling check).
 pub const KNOWN: &[&str] = &[
@@ -160,34 +160,11 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 
 impl AuthConfig {
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| {
-            vars.get(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let err = |var: &str, value: &str, reason: &str| ConfigError {
-            var: var.into(),
-            value: value.into(),
-            reason: reason.into(),
-        };
-        let num = |var: &str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
-            match get(var) {
-                None => Ok(default),
-                Some(v) => match v.parse::<i64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    Ok(_) => Err(err(var, &v, &format!("must be between {min} and {max}"))),
-                    Err(_) => Err(err(var, &v, "must be a whole number")),
-                },
-            }
-        };
-        let flag = |var: &str, default: bool| -> Result<bool, ConfigError> {
-            match get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
-                None => Ok(default),
-                Some("true" | "1" | "yes") => Ok(true),
-                Some("false" | "0" | "no") => Ok(false),
-                Some(v) => Err(err(var, v, "must be true or false")),
-            }
-        };
+        let v = Vars(vars);
+        let get = |k: &str| v.get(k);
+        let err = config_error;
+        let num = |var: &str, default: i64, min: i64, max: i64| v.num(var, default, min, max);
+        let flag = |var: &str, default: bool| v.flag(var, default);
         let dur = |var: &str, default: &str| -> Result<Duration, ConfigError> {
             let v = get(var).unwrap_or_else(|| default.to_owned());
             parse_duration(&v)
