@@ -466,7 +466,7 @@ async fn store(
         if let Some((rows, _)) = &plan.packages
             && !unchanged.contains(&"packages")
         {
-            let t0 = Instant::now();
+            let reconcile_started = Instant::now();
             let stored: String = sqlx::query_scalar(load_sql).bind(host.id).fetch_one(&mut *tx).await?;
             let stored: Vec<StoredPackage> = serde_json::from_str(&stored).map_err(AppError::internal)?;
             let mut by_name: HashMap<&str, &StoredPackage> =
@@ -494,7 +494,7 @@ async fn store(
                 to_delete.push(s.id()?);
             }
 
-            let t_load = t0.elapsed();
+            let load_time = reconcile_started.elapsed();
             for chunk in to_delete.chunks(CHUNK) {
                 let mut qb = sqlx::QueryBuilder::new("DELETE FROM host_packages WHERE host_id = ");
                 qb.push_bind(host.id).push(" AND package_id IN (");
@@ -534,7 +534,6 @@ async fn store(
                     .push(" AND host_packages.package_id = v.column1");
                 qb.build().execute(&mut *tx).await?;
             }
-            let t_delete = t0.elapsed();
             for chunk in missing.chunks(CHUNK) {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO packages (id, name, description, category, created_at, updated_at) ",
@@ -566,7 +565,6 @@ async fn store(
                 }
             }
 
-            let t_ids = t0.elapsed();
             for chunk in to_write.chunks(CHUNK) {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO host_packages (host_id, package_id, current_version, available_version, \
@@ -593,7 +591,7 @@ async fn store(
                 }
                 qb.build().execute(&mut *tx).await?;
             }
-            tracing::debug!(?t_load, ?t_delete, ?t_ids, total = ?t0.elapsed(), "package reconcile timings");
+            tracing::debug!(?load_time, total = ?reconcile_started.elapsed(), ?stats, "packages reconciled");
         }
 
         // ---- repositories ----

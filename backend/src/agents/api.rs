@@ -11,7 +11,6 @@ use patchmon_protocol::{
     AgentVersionResponse, IntegrationFlags, IntegrationsResponse, PingRequest, PingResponse,
     ReportPayload, ReportResponse, UpdateIntervalResponse,
 };
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sqlx::types::Json as DbJson;
@@ -297,11 +296,6 @@ pub async fn integrations(
     }))
 }
 
-#[derive(Deserialize)]
-struct IntegrationStatus {
-    integration: String,
-}
-
 /// `POST /hosts/integration-status`: stores the agent's latest status document
 /// per integration. An absent `install_events` keeps the stored events.
 pub async fn integration_status(
@@ -310,14 +304,17 @@ pub async fn integration_status(
     RawBody(body): RawBody,
 ) -> AppResult<Json<Value>> {
     let body = strip_nul(body)?;
-    let head: IntegrationStatus = decode(&body)?;
-    let integration = head.integration.trim().to_owned();
+    let mut doc: Value = decode(&body)?;
+    let integration = doc
+        .get("integration")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
     if !matches!(integration.as_str(), "docker" | "compliance") {
         return Err(AppError::BadRequest(
             "integration must be docker or compliance".into(),
         ));
     }
-    let mut doc: Value = decode(&body)?;
     let now = state.now();
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("timestamp".into(), json!(rfc3339(now)));
