@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod fleet;
 pub mod health;
 pub mod hosts;
 pub mod rbac;
@@ -42,6 +43,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(agents::router(&state))
         .merge(health::router())
+        .merge(fleet::settings_api::public_router())
         .merge(rbac::user_api(&state).into_parts().0)
         .fallback(web::fallback)
         .layer(
