@@ -1,0 +1,33 @@
+import { queryOptions, useQuery } from '@tanstack/react-query';
+import { getProfile } from '../api/auth';
+import type { Permission, Profile } from '../api/types';
+
+export const ME_KEY = ['me'] as const;
+
+/** The signed-in user (GET /auth/profile). A 401 means "not signed in", so it is never retried. */
+export const meQuery = queryOptions({
+  queryKey: ME_KEY,
+  queryFn: ({ signal }) => getProfile(signal),
+  retry: false,
+  staleTime: 60_000,
+});
+
+/** The signed-in user; only for components under <RequireAuth>, which guarantees the data. */
+export function useMe(): Profile {
+  const { data } = useQuery(meQuery);
+  if (!data) throw new Error('useMe used outside <RequireAuth>');
+  return data;
+}
+
+export function can(me: Pick<Profile, 'permissions'> | undefined, permission: Permission): boolean {
+  return me?.permissions[permission] === true;
+}
+
+export function useCan(permission: Permission): boolean {
+  return can(useMe(), permission);
+}
+
+export function displayName(user: Pick<Profile, 'first_name' | 'last_name' | 'username'>): string {
+  const full = [user.first_name, user.last_name].filter(Boolean).join(' ').trim();
+  return full || user.username;
+}
