@@ -300,7 +300,10 @@ fn list_order(sql: &mut Sql, p: &HostListParams, c: &Cutoffs) -> AppResult<()> {
             ));
         }
     };
-    sql.push(&format!(" ORDER BY {key}, hosts.id {dir}"));
+    // Ties: by name, then id, so pages are stable.
+    sql.push(&format!(
+        " ORDER BY {key}, LOWER(hosts.friendly_name) ASC, hosts.id ASC"
+    ));
     Ok(())
 }
 
