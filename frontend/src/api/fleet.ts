@@ -146,23 +146,25 @@ function num(v: unknown): number | null {
   return typeof v === 'number' ? v : null;
 }
 
+/** `GET /api/v1/packages/{id}`: the list item's counts (`hosts` is the count) plus `versions`, `installations` and `pagination`. */
 export async function getPackage(packageId: string, params: Params): Promise<PackageDetail> {
   const raw = expectShape<Record<string, unknown>>(await request(`/api/v1/packages/${id(packageId)}${queryString(params)}`), 'package', {
     name: 'string',
+    versions: 'array',
+    installations: 'array',
   });
-  const counts = (typeof raw.counts === 'object' && raw.counts !== null ? raw.counts : {}) as Record<string, unknown>;
   return {
     id: String(raw.id),
     name: String(raw.name),
     description: (raw.description as string | null | undefined) ?? null,
     category: (raw.category as string | null | undefined) ?? null,
     latest_version: (raw.latest_version as string | null | undefined) ?? null,
-    host_count: num(raw.host_count) ?? num(raw.hosts) ?? num(counts.hosts) ?? num(raw.total_hosts),
-    outdated_hosts: num(raw.outdated_hosts) ?? num(counts.outdated_hosts),
-    security_hosts: num(raw.security_hosts) ?? num(counts.security_hosts),
+    host_count: num(raw.hosts),
+    outdated_hosts: num(raw.outdated_hosts),
+    security_hosts: num(raw.security_hosts),
     is_security_update: raw.is_security_update === true,
-    versions: Array.isArray(raw.versions) ? (raw.versions as PackageDetail['versions']) : [],
-    hosts: Array.isArray(raw.hosts) ? (raw.hosts as PackageHost[]) : [],
+    versions: raw.versions as PackageDetail['versions'],
+    hosts: raw.installations as PackageHost[],
     pagination: typeof raw.pagination === 'object' && raw.pagination !== null ? (raw.pagination as Pagination) : null,
   };
 }
@@ -176,13 +178,12 @@ export async function listRepositories(params: Params, signal?: AbortSignal): Pr
   });
 }
 
-export async function getRepository(repoId: string): Promise<Repository & { repo_hosts: RepositoryHost[] }> {
-  const raw = expectShape<Record<string, unknown>>(await request(`/api/v1/repositories/${id(repoId)}`), 'repository', { name: 'string' });
-  return {
-    ...(raw as unknown as Repository),
-    hosts: typeof raw.hosts === 'number' ? raw.hosts : undefined,
-    repo_hosts: Array.isArray(raw.hosts) ? (raw.hosts as RepositoryHost[]) : [],
-  } as Repository & { repo_hosts: RepositoryHost[] };
+/** `GET /api/v1/repositories/{id}`: the list item plus `host_list`. */
+export async function getRepository(repoId: string): Promise<Repository & { host_list: RepositoryHost[] }> {
+  return expectShape<Repository & { host_list: RepositoryHost[] }>(await request(`/api/v1/repositories/${id(repoId)}`), 'repository', {
+    name: 'string',
+    host_list: 'array',
+  });
 }
 
 // Dashboard

@@ -362,7 +362,7 @@ export interface PackageHost {
   is_security_update: boolean;
 }
 
-/** `GET /api/v1/packages/{id}`, normalised by `getPackage` (the host rows and the host count both arrive as `hosts`). */
+/** `GET /api/v1/packages/{id}` as `getPackage` returns it (`installations` → `hosts`, the `hosts` count → `host_count`). */
 export interface PackageDetail {
   id: string;
   name: string;

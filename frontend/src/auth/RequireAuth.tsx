@@ -1,18 +1,23 @@
 import { useQuery } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { Navigate, useLocation } from 'react-router';
 import { ApiError, errorMessage } from '../api/errors';
 import type { Permission } from '../api/types';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { Layout } from '../components/Layout';
 import { Loading } from '../components/ui';
-import { can, meQuery, useMe } from './session';
+import { MeContext, can, meQuery, useMe } from './session';
 
 /** Renders children only for a signed-in user; sends everyone else to the login page. */
 export function RequireAuth({ children }: { children: ReactNode }) {
   const me = useQuery(meQuery);
   const location = useLocation();
-  if (me.isPending) return <Loading label="Checking your session…" />;
+  // The last profile seen: after sign-out clears the cache, the page being
+  // left keeps rendering with it until the login page takes over.
+  const [last, setLast] = useState(me.data);
+  if (me.data && me.data !== last) setLast(me.data);
+  const profile = me.data ?? last;
+  if (me.isPending && !profile) return <Loading label="Checking your session…" />;
   if (me.isError) {
     if (me.error instanceof ApiError && me.error.status === 401) {
       const next = location.pathname + location.search;
@@ -24,7 +29,8 @@ export function RequireAuth({ children }: { children: ReactNode }) {
       </div>
     );
   }
-  return <>{children}</>;
+  if (!profile) return <Loading label="Checking your session…" />;
+  return <MeContext value={profile}>{children}</MeContext>;
 }
 
 /** Renders children only when the user's role has `permission`. */

@@ -1,4 +1,5 @@
-import { queryOptions, useQuery } from '@tanstack/react-query';
+import { queryOptions } from '@tanstack/react-query';
+import { createContext, useContext } from 'react';
 import { getProfile } from '../api/auth';
 import type { Permission, Profile } from '../api/types';
 
@@ -12,11 +13,18 @@ export const meQuery = queryOptions({
   staleTime: 60_000,
 });
 
-/** The signed-in user; only for components under <RequireAuth>, which guarantees the data. */
+/**
+ * The signed-in user as <RequireAuth> last saw it. Kept in context rather than
+ * read from the query cache, so a page that is being left after sign-out (the
+ * cache already cleared) still renders until the navigation completes.
+ */
+export const MeContext = createContext<Profile | null>(null);
+
+/** The signed-in user; only for components under <RequireAuth>. */
 export function useMe(): Profile {
-  const { data } = useQuery(meQuery);
-  if (!data) throw new Error('useMe used outside <RequireAuth>');
-  return data;
+  const me = useContext(MeContext);
+  if (!me) throw new Error('useMe used outside <RequireAuth>');
+  return me;
 }
 
 export function can(me: Pick<Profile, 'permissions'> | undefined, permission: Permission): boolean {

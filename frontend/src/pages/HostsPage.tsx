@@ -27,7 +27,8 @@ export default function HostsPage() {
   });
   const groups = useQuery({ queryKey: ['host-groups'], queryFn: ({ signal }) => listGroups(signal) });
   const canDashboard = useCan('can_view_dashboard');
-  const stats = useQuery({ queryKey: ['dashboard-stats'], queryFn: ({ signal }) => getDashboardStats(signal), enabled: canDashboard });
+  // The OS filter's choices: the OS distribution of the dashboard statistics, re-read on every visit.
+  const stats = useQuery({ queryKey: ['dashboard-stats'], queryFn: ({ signal }) => getDashboardStats(signal), enabled: canDashboard, staleTime: 0 });
   const canManage = useCan('can_manage_hosts');
   const canExport = useCan('can_export_data');
   const osNames = [...new Set((stats.data?.os_distribution ?? []).map((o) => o.os_type).filter((o): o is string => !!o))];

@@ -35,7 +35,7 @@ export default function RepositoryDetailPage() {
           <dd>{formatDate(r.created_at)}</dd>
         </dl>
       </Card>
-      <Card title={`Hosts using it (${r.repo_hosts.length})`}>
+      <Card title={`Hosts using it (${r.host_list.length})`}>
         <table className={tableClass} aria-label="Hosts using this repository">
           <thead>
             <tr>
@@ -46,7 +46,7 @@ export default function RepositoryDetailPage() {
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-            {r.repo_hosts.map((h) => (
+            {r.host_list.map((h) => (
               <tr key={h.host_id}>
                 <td className={tdClass}>
                   <Link to={`/hosts/${h.host_id}?tab=repositories`} className="font-medium text-blue-700 hover:underline dark:text-blue-400">{h.friendly_name}</Link>

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import type { Pagination } from '../api/types';
 import { Button, inputClass, thClass } from '../components/ui';
 import { PAGE_SIZES, toggleSort, type TableState } from './urlState';
@@ -97,10 +97,11 @@ export function FilterSelect({
   onChange: (v: string) => void;
   options: { value: string; label: string }[];
 }) {
+  const id = useId();
   return (
-    <label className="flex flex-col text-xs font-medium text-slate-600 dark:text-slate-400">
-      {label}
-      <select className={`${inputClass} mt-0.5 w-auto`} value={value ?? ''} onChange={(e) => onChange(e.target.value)}>
+    <div className="flex flex-col text-xs font-medium text-slate-600 dark:text-slate-400">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} className={`${inputClass} mt-0.5 w-auto`} value={value ?? ''} onChange={(e) => onChange(e.target.value)}>
         <option value="">Any</option>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
@@ -108,6 +109,6 @@ export function FilterSelect({
           </option>
         ))}
       </select>
-    </label>
+    </div>
   );
 }
