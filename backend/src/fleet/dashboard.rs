@@ -74,23 +74,16 @@ pub async fn compute(state: &AppState, user: &CurrentUser) -> AppResult<Value> {
         .unwrap_or_default();
 
     // Distinct outdated packages (partial index on needs_update).
-    let visible = |sql: &mut super::Sql| {
-        if scope.is_scoped() {
-            sql.push(" AND hp.host_id IN (SELECT hosts.id FROM hosts WHERE ")
-                .push(scope.filter())
-                .push(")");
-        }
-    };
     let mut q = scope.sql();
-    q.push("SELECT COUNT(DISTINCT hp.package_id) FROM host_packages hp WHERE hp.needs_update = TRUE");
-    visible(&mut q);
+    q.push("SELECT COUNT(DISTINCT hp.package_id) FROM host_packages hp WHERE hp.needs_update")
+        .push(&scope.host_in("hp.host_id"));
     let outdated_packages: i64 = fetch_scalar(state.db(), &q).await?;
     let mut q = scope.sql();
     q.push(
         "SELECT COUNT(DISTINCT hp.package_id) FROM host_packages hp \
-         WHERE hp.needs_update = TRUE AND hp.is_security_update = TRUE",
-    );
-    visible(&mut q);
+         WHERE hp.needs_update AND hp.is_security_update",
+    )
+    .push(&scope.host_in("hp.host_id"));
     let security_packages: i64 = fetch_scalar(state.db(), &q).await?;
 
     let mut q = scope.sql();
@@ -110,9 +103,9 @@ pub async fn compute(state: &AppState, user: &CurrentUser) -> AppResult<Value> {
     let since = q.arg(Bind::Time(c.now - Duration::hours(24)));
     q.push(&format!(
         "SELECT COUNT(*) FROM update_history hp WHERE hp.timestamp >= {since} \
-         AND hp.status = 'success' AND hp.report_type IN ('full', 'partial')"
+         AND hp.status = 'success' AND hp.report_type IN ('full', 'partial'){}",
+        scope.host_in("hp.host_id")
     ));
-    visible(&mut q);
     let recent: i64 = fetch_scalar(state.db(), &q).await?;
 
     let mut q = scope.sql();

@@ -679,10 +679,10 @@ async fn packages(
         sql.push(&format!(" AND LOWER(p.name) LIKE {a} ESCAPE '\\'"));
     }
     if parse_bool("updates_only", p.updates_only.as_deref())? == Some(true) {
-        sql.push(" AND hp.needs_update = TRUE");
+        sql.push(" AND hp.needs_update");
     }
     if parse_bool("security_only", p.security_only.as_deref())? == Some(true) {
-        sql.push(" AND hp.needs_update = TRUE AND hp.is_security_update = TRUE");
+        sql.push(" AND hp.needs_update AND hp.is_security_update = TRUE");
     }
     let mut count = sql.clone();
     count.text = format!("SELECT COUNT(*) FROM ({}) t", count.text);

@@ -169,6 +169,21 @@ impl Scope {
         }
     }
 
+    /// For a scoped caller: SQL listing the ids of the hosts it may see (the
+    /// members of its groups; same set as [`HOST_SCOPE_FILTER`], cheaper in
+    /// `host_id IN (…)` over large tables). `$1` is the role.
+    pub const SCOPED_HOST_IDS: &'static str = "SELECT sm.host_id FROM host_group_memberships sm \
+        WHERE sm.host_group_id IN (SELECT s.host_group_id FROM role_host_groups s WHERE s.role = $1)";
+
+    /// ` AND <col> IN (visible hosts)` for a scoped caller, else nothing.
+    pub fn host_in(&self, col: &str) -> String {
+        if self.is_scoped() {
+            format!(" AND {col} IN ({})", Self::SCOPED_HOST_IDS)
+        } else {
+            String::new()
+        }
+    }
+
     /// The groups a scoped role may see (None: all).
     pub fn groups(&self) -> Option<&[Uuid]> {
         match &self.scope {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    Bind, PageParams, Pagination, Scope, Sql, fetch_all, fetch_scalar, like_pattern, nulls_last,
+    Bind, PageParams, Pagination, Scope, fetch_all, fetch_scalar, like_pattern, nulls_last,
     parse_bool, parse_order,
 };
 use crate::error::{AppError, AppResult};
@@ -48,24 +48,16 @@ pub struct PackageItem {
     pub is_security_update: bool,
 }
 
-/// `FROM … WHERE …` over host_packages, joined to hosts only for a scoped caller.
-fn from_clause(sql: &mut Sql, scope: &Scope) {
-    if scope.is_scoped() {
-        sql.push(
-            " FROM packages p JOIN host_packages hp ON hp.package_id = p.id \
-             JOIN hosts ON hosts.id = hp.host_id WHERE ",
-        )
-        .push(scope.filter());
-    } else {
-        sql.push(" FROM packages p JOIN host_packages hp ON hp.package_id = p.id WHERE 1 = 1");
-    }
-}
-
-const AGGREGATES: &str = "SELECT p.id, p.name, p.description, p.category, \
-    MAX(hp.available_version) AS latest_version, COUNT(*) AS hosts, \
+/// Per-package aggregates over the visible hosts' rows, joined to the
+/// package. Aggregating `host_packages` by `package_id` walks its index in
+/// order; packages are joined afterwards.
+const INNER: &str = "SELECT hp.package_id, MAX(hp.available_version) AS latest_version, COUNT(*) AS hosts, \
     COALESCE(SUM(CASE WHEN hp.needs_update THEN 1 ELSE 0 END), 0) AS outdated_hosts, \
-    COALESCE(SUM(CASE WHEN hp.needs_update AND hp.is_security_update THEN 1 ELSE 0 END), 0) AS security_hosts, \
-    MAX(CASE WHEN hp.needs_update AND hp.is_security_update THEN 1 ELSE 0 END) = 1 AS is_security_update";
+    COALESCE(SUM(CASE WHEN hp.needs_update AND hp.is_security_update THEN 1 ELSE 0 END), 0) AS security_hosts \
+    FROM host_packages hp WHERE 1 = 1";
+const OUTER: &str = "SELECT p.id, p.name, p.description, p.category, a.latest_version, a.hosts, \
+    a.outdated_hosts, a.security_hosts, a.security_hosts > 0 AS is_security_update FROM (";
+const JOIN: &str = ") a JOIN packages p ON p.id = a.package_id";
 
 pub async fn query_packages(
     state: &AppState,
@@ -77,32 +69,28 @@ pub async fn query_packages(
     let page = p.page.resolve(50)?;
     let dir = parse_order(p.order.as_deref())?;
     let mut sql = scope.sql();
-    sql.push(AGGREGATES);
-    from_clause(&mut sql, &scope);
+    sql.push(OUTER).push(INNER).push(&scope.host_in("hp.host_id"));
     if let Some(pat) = like_pattern(p.search.as_deref().unwrap_or(""))? {
         let a = sql.arg(Bind::Str(pat));
-        sql.push(&format!(" AND LOWER(p.name) LIKE {a} ESCAPE '\\'"));
+        sql.push(&format!(
+            " AND hp.package_id IN (SELECT sp.id FROM packages sp WHERE LOWER(sp.name) LIKE {a} ESCAPE '\\')"
+        ));
     }
     let needs = parse_bool("needs_update", p.needs_update.as_deref())?;
     let security = parse_bool("security", p.security.as_deref())?;
-    // Restricting to packages with an outdated (security) row: filter rows
-    // through the package's outdated set so the partial index helps.
+    // Only packages outdated somewhere: start from the partial index.
     if needs == Some(true) || security == Some(true) {
         let sec = if security == Some(true) {
             " AND o.is_security_update"
         } else {
             ""
         };
-        let scoped = if scope.is_scoped() {
-            " AND o.host_id IN (SELECT hosts.id FROM hosts WHERE ".to_owned() + scope.filter() + ")"
-        } else {
-            String::new()
-        };
         sql.push(&format!(
-            " AND p.id IN (SELECT o.package_id FROM host_packages o WHERE o.needs_update{sec}{scoped})"
+            " AND hp.package_id IN (SELECT o.package_id FROM host_packages o WHERE o.needs_update{sec}{})",
+            scope.host_in("o.host_id")
         ));
     }
-    sql.push(" GROUP BY p.id, p.name, p.description, p.category");
+    sql.push(" GROUP BY hp.package_id");
     match (needs, security) {
         (Some(false), _) => {
             sql.push(" HAVING SUM(CASE WHEN hp.needs_update THEN 1 ELSE 0 END) = 0");
@@ -114,21 +102,18 @@ pub async fn query_packages(
         }
         _ => {}
     }
+    sql.push(JOIN);
     let mut count = sql.clone();
     count.text = format!("SELECT COUNT(*) FROM ({}) t", count.text);
     let order = match p.sort.as_deref().map(str::trim) {
         None | Some("") | Some("name") => format!("p.name {dir}"),
-        Some("hosts") => format!("COUNT(*) {dir}"),
-        Some("outdated_hosts") => {
-            format!("SUM(CASE WHEN hp.needs_update THEN 1 ELSE 0 END) {dir}")
-        }
-        Some("security_hosts") => format!(
-            "SUM(CASE WHEN hp.needs_update AND hp.is_security_update THEN 1 ELSE 0 END) {dir}"
-        ),
-        Some("latest_version") => nulls_last("MAX(hp.available_version)", dir),
+        Some("hosts") => format!("a.hosts {dir}"),
+        Some("outdated_hosts") => format!("a.outdated_hosts {dir}"),
+        Some("security_hosts") => format!("a.security_hosts {dir}"),
+        Some("latest_version") => nulls_last("a.latest_version", dir),
         Some(_) => {
             return Err(AppError::BadRequest(
-                "sort must be name, hosts, outdated_hosts or security_hosts".into(),
+                "sort must be name, hosts, outdated_hosts, security_hosts or latest_version".into(),
             ));
         }
     };
@@ -197,12 +182,10 @@ async fn detail(
     let not_found = || AppError::NotFound("Package not found".into());
 
     let mut sql = scope.sql();
-    sql.push(AGGREGATES);
-    from_clause(&mut sql, &scope);
+    sql.push(OUTER).push(INNER).push(&scope.host_in("hp.host_id"));
     let a = sql.arg(Bind::Uuid(id));
-    sql.push(&format!(
-        " AND p.id = {a} GROUP BY p.id, p.name, p.description, p.category"
-    ));
+    sql.push(&format!(" AND hp.package_id = {a} GROUP BY hp.package_id"))
+        .push(JOIN);
     let pkg: PackageItem = fetch_all(state.db(), &sql)
         .await?
         .into_iter()
@@ -229,7 +212,7 @@ async fn detail(
     ))
     .push(scope.filter());
     if parse_bool("needs_update", p.needs_update.as_deref())? == Some(true) {
-        h.push(" AND hp.needs_update = TRUE");
+        h.push(" AND hp.needs_update");
     }
     let mut count = h.clone();
     count.text = format!("SELECT COUNT(*) FROM ({}) t", count.text);

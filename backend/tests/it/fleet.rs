@@ -979,3 +979,119 @@ async fn host_group_scope_applies_everywhere() {
     let (s, b) = send(&server, &sa, Method::DELETE, &format!("/api/v1/host-groups/{web}"), json!({})).await;
     assert_eq!(s, 409, "{b}");
 }
+
+/// Seeds `hosts` hosts with `per_host` packages each (of 1,000 distinct), in
+/// 20 groups, straight through SQL. Used by the ignored timing run below.
+async fn seed_fleet(server: &TestServer, hosts: i64) {
+    let pg = server.db().is_postgres();
+    let (new_id, temp) = if pg {
+        ("gen_random_uuid()", "CREATE TEMP TABLE")
+    } else {
+        ("randomblob(16)", "CREATE TEMP TABLE")
+    };
+    let now = server.state.now();
+    let stmts: Vec<String> = vec![
+        format!("{temp} bench_h (num BIGINT PRIMARY KEY, id {})", if pg { "UUID" } else { "BLOB" }),
+        format!("{temp} bench_p (num BIGINT PRIMARY KEY, id {})", if pg { "UUID" } else { "BLOB" }),
+        format!("{temp} bench_g (num BIGINT PRIMARY KEY, id {})", if pg { "UUID" } else { "BLOB" }),
+        format!("INSERT INTO bench_h (num, id) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {}) SELECT i, {new_id} FROM n", hosts - 1),
+        format!("INSERT INTO bench_p (num, id) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999) SELECT i, {new_id} FROM n"),
+        format!("INSERT INTO bench_g (num, id) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19) SELECT i, {new_id} FROM n"),
+        "INSERT INTO host_groups (id, name, color, created_at, updated_at) SELECT id, 'group-' || num, '#3B82F6', $1, $1 FROM bench_g".into(),
+        "INSERT INTO packages (id, name, description, created_at, updated_at) SELECT id, 'pkg-' || num, 'benchmark package', $1, $1 FROM bench_p".into(),
+        "INSERT INTO hosts (id, api_id, api_key_hash, friendly_name, hostname, ip, os_type, os_version, agent_version, \
+         status, needs_reboot, last_update, created_at, updated_at) \
+         SELECT id, 'patchmon_bench_' || num, 'x', 'host-' || num, 'host-' || num || '.example.com', '10.' || (num / 256) || '.' || (num % 256) || '.1', \
+         CASE num % 4 WHEN 0 THEN 'Ubuntu' WHEN 1 THEN 'Debian GNU/Linux' WHEN 2 THEN 'Rocky Linux' ELSE 'Alpine Linux' END, \
+         CASE num % 3 WHEN 0 THEN '22.04' WHEN 1 THEN '24.04' ELSE '12' END, '2.1.' || (num % 5), \
+         CASE WHEN num % 50 = 0 THEN 'pending' ELSE 'active' END, (num % 17 = 0), $1, $1, $1 FROM bench_h".into(),
+        "INSERT INTO host_group_memberships (host_id, host_group_id, created_at) SELECT h.id, g.id, $1 FROM bench_h h JOIN bench_g g ON g.num = h.num % 20".into(),
+        "INSERT INTO host_packages (host_id, package_id, current_version, available_version, needs_update, is_security_update, updated_at) \
+         SELECT h.id, p.id, '1.0-' || (h.num % 3), CASE WHEN (p.num / 10 + h.num) % 10 = 0 THEN '1.1' END, \
+         ((p.num / 10 + h.num) % 10 = 0), ((p.num / 10 + h.num) % 30 = 0), $1 \
+         FROM bench_h h JOIN bench_p p ON p.num % 10 = h.num % 10".into(),
+        "UPDATE hosts SET pkg_total = (SELECT COUNT(*) FROM host_packages hp WHERE hp.host_id = hosts.id), \
+         pkg_outdated = (SELECT COUNT(*) FROM host_packages hp WHERE hp.host_id = hosts.id AND hp.needs_update), \
+         pkg_security = (SELECT COUNT(*) FROM host_packages hp WHERE hp.host_id = hosts.id AND hp.needs_update AND hp.is_security_update)".into(),
+    ];
+    let started = std::time::Instant::now();
+    patchmon_server::with_db!(server.db(), p => {
+        let mut tx = p.begin().await.unwrap();
+        for s in &stmts {
+            sqlx::query(sqlx::AssertSqlSafe(s.clone())).bind(now).execute(&mut *tx).await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        tx.commit().await.unwrap();
+        let an = if pg { "ANALYZE" } else { "ANALYZE" };
+        sqlx::query(an).execute(p).await.unwrap();
+    });
+    println!(
+        "seeded {hosts} hosts x 100 packages on {} in {:.1} s",
+        server.db().dialect(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Timing run, not a test of speed (nothing timed is asserted):
+/// `cargo test --release -p patchmon-server --test it fleet_timings -- --ignored --nocapture`
+#[tokio::test]
+#[ignore = "timing run; seeds 10,000 hosts"]
+async fn fleet_timings_10k_hosts() {
+    let hosts: i64 = std::env::var("FLEET_BENCH_HOSTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let server = TestServer::start().await;
+    let admin = setup_admin(&server).await;
+    seed_fleet(&server, hosts).await;
+    let (s, b) = get(&server, &admin, "/api/v1/hosts?limit=1").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["pagination"]["total"], hosts);
+    let g: String = {
+        let (_, b) = get(&server, &admin, "/api/v1/host-groups").await;
+        b["groups"][0]["id"].as_str().unwrap().to_owned()
+    };
+    let (s, _) = send(&server, &admin, Method::PUT, "/api/v1/permissions/roles/bench_scoped",
+        json!({"can_view_dashboard": true, "can_view_hosts": true, "can_view_packages": true, "host_group_ids": [g]})).await;
+    assert_eq!(s, 200);
+    create_user(&server, &admin, "scoped", "bench_scoped").await;
+    let scoped = token_of(&server, "scoped", USER_PW).await;
+    let (_, b) = get(&server, &admin, "/api/v1/packages?limit=1").await;
+    let pkg = b["packages"][0]["id"].as_str().unwrap().to_owned();
+
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("hosts, page 1 (50), default sort", "/api/v1/hosts".into(), "admin"),
+        ("hosts, sort=updates desc", "/api/v1/hosts?sort=updates&order=desc".into(), "admin"),
+        ("hosts, sort=os", "/api/v1/hosts?sort=os".into(), "admin"),
+        ("hosts, sort=last_update desc, page 150", "/api/v1/hosts?sort=last_update&order=desc&page=150".into(), "admin"),
+        ("hosts, search=host-99", "/api/v1/hosts?search=host-99".into(), "admin"),
+        ("hosts, needs_updates + security", "/api/v1/hosts?needs_updates=true&security_updates=true".into(), "admin"),
+        ("hosts, group filter", format!("/api/v1/hosts?group_id={g}"), "admin"),
+        ("hosts, status=inactive", "/api/v1/hosts?status=inactive".into(), "admin"),
+        ("hosts, limit=1000", "/api/v1/hosts?limit=1000".into(), "admin"),
+        ("hosts, scoped role (1 of 20 groups)", "/api/v1/hosts".into(), "scoped"),
+        ("dashboard/stats", "/api/v1/dashboard/stats".into(), "admin"),
+        ("dashboard/stats, scoped", "/api/v1/dashboard/stats".into(), "scoped"),
+        ("packages, page 1", "/api/v1/packages".into(), "admin"),
+        ("packages, needs_update", "/api/v1/packages?needs_update=true&sort=outdated_hosts&order=desc".into(), "admin"),
+        ("packages, scoped", "/api/v1/packages".into(), "scoped"),
+        ("package detail (1,000 hosts)", format!("/api/v1/packages/{pkg}"), "admin"),
+        ("repositories", "/api/v1/repositories".into(), "admin"),
+        ("host-groups", "/api/v1/host-groups".into(), "admin"),
+        ("hosts/export json (all)", "/api/v1/hosts/export?format=json".into(), "admin"),
+    ];
+    println!("| request | p50 ms | p95 ms | max ms |");
+    println!("|---|---|---|---|");
+    for (name, path, who) in cases {
+        let token = if who == "admin" { &admin } else { &scoped };
+        let runs = if path.contains("export") { 5 } else { 20 };
+        let mut ms = Vec::new();
+        for _ in 0..runs {
+            let t = std::time::Instant::now();
+            let r = client().get(format!("{}{path}", server.url())).bearer_auth(token).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            let _ = r.bytes().await.unwrap();
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        ms.sort_by(f64::total_cmp);
+        let p = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+        println!("| {name} | {:.1} | {:.1} | {:.1} |", p(0.5), p(0.95), ms[ms.len() - 1]);
+    }
+}
