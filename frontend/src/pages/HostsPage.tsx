@@ -38,7 +38,7 @@ export default function HostsPage() {
     <div>
       <PageHeader
         title="Hosts"
-        subtitle={hosts.data ? `${hosts.data.pagination.total.toLocaleString()} hosts match` : undefined}
+        subtitle={hosts.data ? `${hosts.data.pagination.total.toLocaleString()} ${hosts.data.pagination.total === 1 ? 'host matches' : 'hosts match'}` : undefined}
         actions={
           <>
             {canExport ? (
@@ -108,7 +108,7 @@ export default function HostsPage() {
                   <td className={tdClass}>
                     <div className="flex items-center gap-2">
                       <ConnectedDot connected={h.connected} />
-                      <Link to={`/hosts/${h.id}`} className="font-medium text-blue-700 hover:underline dark:text-blue-400">
+                      <Link to={`/hosts/${h.id}`} className="whitespace-nowrap font-medium text-blue-700 hover:underline dark:text-blue-400">
                         {h.friendly_name}
                       </Link>
                     </div>

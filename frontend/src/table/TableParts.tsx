@@ -64,7 +64,7 @@ export function Pager({ pagination, state, onChange }: { pagination: Pagination 
         {total === 0 ? 'No results' : `${from.toLocaleString()}–${to.toLocaleString()} of ${total.toLocaleString()}`}
       </span>
       <div className="flex items-center gap-2">
-        <label className="flex items-center gap-1">
+        <label className="flex items-center gap-1 whitespace-nowrap">
           <span>Per page</span>
           <select className={`${inputClass} w-auto`} value={state.limit} onChange={(e) => onChange({ limit: Number(e.target.value) })}>
             {PAGE_SIZES.map((n) => (
