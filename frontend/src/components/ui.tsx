@@ -61,8 +61,13 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
   );
 }
 
-export const inputClass =
-  'w-full rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm text-slate-900 focus-visible:outline-2 focus-visible:outline-blue-600 dark:border-slate-700 dark:bg-slate-950 dark:text-slate-100';
+const fieldClass =
+  'rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm text-slate-900 focus-visible:outline-2 focus-visible:outline-blue-600 dark:border-slate-700 dark:bg-slate-950 dark:text-slate-100';
+
+/** Full-width text inputs. */
+export const inputClass = `w-full ${fieldClass}`;
+/** Selects sized to their content (filters, page size). */
+export const selectClass = `w-auto ${fieldClass}`;
 
 export function Field({ label, hint, ...rest }: InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: string }) {
   const id = useId();

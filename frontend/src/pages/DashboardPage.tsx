@@ -7,7 +7,7 @@ import type { DashboardStats } from '../api/types';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate } from '../components/format';
 import { TrendChart, type Series } from '../components/TrendChart';
-import { Card, Loading, PageHeader, inputClass } from '../components/ui';
+import { Card, Loading, PageHeader, selectClass } from '../components/ui';
 
 interface CardDef {
   id: keyof DashboardStats;
@@ -83,7 +83,7 @@ export default function DashboardPage() {
               title="Trend"
               className="lg:col-span-2"
               actions={
-                <select aria-label="Period" className={`${inputClass} w-auto`} value={days} onChange={(e) => setDays(Number(e.target.value))}>
+                <select aria-label="Period" className={selectClass} value={days} onChange={(e) => setDays(Number(e.target.value))}>
                   <option value={7}>7 days</option>
                   <option value={30}>30 days</option>
                   <option value={90}>90 days</option>

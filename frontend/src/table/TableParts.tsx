@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from 'react';
 import type { Pagination } from '../api/types';
-import { Button, inputClass, thClass } from '../components/ui';
+import { Button, inputClass, selectClass, thClass } from '../components/ui';
 import { PAGE_SIZES, toggleSort, type TableState } from './urlState';
 
 export function SortHeader({
@@ -66,7 +66,7 @@ export function Pager({ pagination, state, onChange }: { pagination: Pagination 
       <div className="flex items-center gap-2">
         <label className="flex items-center gap-1 whitespace-nowrap">
           <span>Per page</span>
-          <select className={`${inputClass} w-auto`} value={state.limit} onChange={(e) => onChange({ limit: Number(e.target.value) })}>
+          <select className={selectClass} value={state.limit} onChange={(e) => onChange({ limit: Number(e.target.value) })}>
             {PAGE_SIZES.map((n) => (
               <option key={n}>{n}</option>
             ))}
@@ -101,7 +101,7 @@ export function FilterSelect({
   return (
     <div className="flex flex-col text-xs font-medium text-slate-600 dark:text-slate-400">
       <label htmlFor={id}>{label}</label>
-      <select id={id} className={`${inputClass} mt-0.5 w-auto`} value={value ?? ''} onChange={(e) => onChange(e.target.value)}>
+      <select id={id} className={`${selectClass} mt-0.5`} value={value ?? ''} onChange={(e) => onChange(e.target.value)}>
         <option value="">Any</option>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
