@@ -8,6 +8,7 @@ import type {
   HostGroupDetail,
   HostList,
   HostPackage,
+  HostView,
   PackageDetail,
   PackageHost,
   PackageListItem,
@@ -210,4 +211,28 @@ export async function getSettings(): Promise<Settings> {
 
 export async function updateSettings(input: Partial<Settings>): Promise<Settings> {
   return expectShape<Settings>(await request('/api/v1/settings', { method: 'PUT', body: input }), 'settings');
+}
+
+// Saved host-table views
+
+export async function listHostViews(): Promise<HostView[]> {
+  const body = expectShape<{ views: HostView[] }>(await request('/api/v1/hosts/views'), 'hosts/views', { views: 'array' });
+  return body.views;
+}
+
+export interface HostViewInput {
+  name: string;
+  columns: string[];
+  sort: string;
+  order: 'asc' | 'desc';
+  filters: Record<string, string>;
+  is_default: boolean;
+}
+
+export async function createHostView(input: HostViewInput): Promise<HostView> {
+  return expectShape<HostView>(await request('/api/v1/hosts/views', { method: 'POST', body: input }), 'create view', { id: 'string' });
+}
+
+export async function deleteHostView(viewId: string): Promise<void> {
+  await request(`/api/v1/hosts/views/${id(viewId)}`, { method: 'DELETE' });
 }

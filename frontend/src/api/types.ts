@@ -433,3 +433,16 @@ export interface Settings {
   updated_at: string | null;
   agents_notified?: number;
 }
+
+/** A saved host-table view (`/api/v1/hosts/views`), the caller's own. */
+export interface HostView {
+  id: string;
+  name: string;
+  columns: string[];
+  sort: string | null;
+  order: 'asc' | 'desc' | null;
+  filters: Record<string, string>;
+  is_default: boolean;
+  created_at: string;
+  updated_at: string;
+}

@@ -30,10 +30,17 @@ function host(i: number) {
 }
 
 /** A fake fleet API that records the host-list queries it receives. */
-function fleetApi() {
+function fleetApi(views: unknown[] = []) {
   const hostQueries: URLSearchParams[] = [];
-  const handler = (url: string) => {
+  const savedViews: unknown[] = [];
+  const handler = (url: string, init?: RequestInit) => {
     const u = new URL(url, 'http://localhost');
+    if (u.pathname === '/api/v1/hosts/views' && init?.method === 'POST') {
+      const body = JSON.parse(init.body as string) as Record<string, unknown>;
+      savedViews.push(body);
+      return json({ id: 'v-new', ...body, created_at: '', updated_at: '' }, 201);
+    }
+    if (u.pathname === '/api/v1/hosts/views') return json({ views });
     if (u.pathname === '/api/v1/hosts') {
       hostQueries.push(u.searchParams);
       const page = Number(u.searchParams.get('page') ?? '1');
@@ -47,7 +54,7 @@ function fleetApi() {
     if (u.pathname === '/api/v1/dashboard/stats') return json({ total_hosts: 2, os_distribution: [{ os_type: 'Ubuntu', os_version: '24.04', name: 'Ubuntu 24.04', count: 2 }], agent_versions: [] });
     return json({ error: 'Not found', code: 'not_found' }, 404);
   };
-  return { handler, hostQueries, last: () => hostQueries[hostQueries.length - 1] };
+  return { handler, hostQueries, savedViews, last: () => hostQueries[hostQueries.length - 1] };
 }
 
 describe('Hosts table', () => {
@@ -119,5 +126,35 @@ describe('Hosts table', () => {
     expect(screen.queryByRole('link', { name: 'Export CSV' })).not.toBeInTheDocument();
     const row = screen.getByRole('link', { name: 'web-11' }).closest('tr');
     expect(row && within(row).getByText('prod')).toBeInTheDocument();
+  });
+
+  it('opens the default saved view on a bare /hosts, and saves the current table as a view', async () => {
+    const api = fleetApi([
+      { id: 'v1', name: 'Security', columns: ['os', 'security_updates'], sort: 'security_updates', order: 'desc', filters: { security_updates: 'true' }, is_default: true, created_at: '', updated_at: '' },
+    ]);
+    stubFetch(withSession(api.handler));
+    const { user, router } = renderApp('/hosts');
+    await waitFor(() => expect(api.last()?.get('security_updates')).toBe('true'));
+    const q = new URLSearchParams(router.state.location.search);
+    expect(q.get('sort')).toBe('security_updates');
+    expect(q.get('cols')).toBe('os,security_updates');
+    await screen.findByRole('link', { name: 'web-11' });
+    // Only the view's columns (plus the name) are shown.
+    expect(screen.getAllByRole('columnheader').map((h) => h.textContent?.replace(/[▲▼]/g, '').trim())).toEqual(['Name', 'OS', 'Security']);
+
+    await user.click(screen.getByRole('checkbox', { name: 'Agent' }));
+    await waitFor(() => expect(new URLSearchParams(router.state.location.search).get('cols')).toBe('os,security_updates,agent_version'));
+    await user.click(screen.getByRole('button', { name: 'Views…' }));
+    await user.type(screen.getByLabelText('View name'), 'Sec + agent');
+    await user.click(screen.getByRole('button', { name: 'Save view' }));
+    await waitFor(() => expect(api.savedViews).toHaveLength(1));
+    expect(api.savedViews[0]).toEqual({
+      name: 'Sec + agent',
+      columns: ['os', 'security_updates', 'agent_version'],
+      sort: 'security_updates',
+      order: 'desc',
+      filters: { security_updates: 'true' },
+      is_default: false,
+    });
   });
 });

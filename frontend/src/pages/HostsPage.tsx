@@ -1,5 +1,6 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { Link } from 'react-router';
+import type { ReactNode } from 'react';
+import { Link, useSearchParams } from 'react-router';
 import { getDashboardStats, exportUrl, listGroups, listHosts } from '../api/fleet';
 import { errorMessage } from '../api/errors';
 import { useCan } from '../auth/session';
@@ -7,6 +8,9 @@ import { ErrorPanel } from '../components/ErrorPanel';
 import { formatRelative, osLabel } from '../components/format';
 import { ConnectedDot, GroupChips, StatusBadge } from '../components/hostBits';
 import { Badge, Card, PageHeader, tableClass, tdClass, thClass } from '../components/ui';
+import { HOST_COLUMNS, columnsParam, readColumns, type HostColumn } from '../hosts/columns';
+import { HostViews } from '../hosts/HostViews';
+import type { HostListItem } from '../api/types';
 import { FilterSelect, Pager, SearchBox, SortHeader } from '../table/TableParts';
 import { YES_NO, apiParams, useTableState, type TableSpec } from '../table/urlState';
 
@@ -17,8 +21,45 @@ const HOSTS_TABLE: TableSpec = {
   defaultLimit: 50,
 };
 
+function cell(h: HostListItem, c: HostColumn): ReactNode {
+  switch (c) {
+    case 'ip':
+      return <span className="font-mono text-xs">{h.ip ?? '—'}</span>;
+    case 'os':
+      return osLabel(h);
+    case 'status':
+      return <StatusBadge status={h.effective_status} reporting={h.reporting_state} />;
+    case 'updates':
+      return h.updates_available > 0 ? <Badge color="amber">{h.updates_available}</Badge> : '0';
+    case 'security_updates':
+      return h.security_updates > 0 ? <Badge color="red">{h.security_updates}</Badge> : '0';
+    case 'needs_reboot':
+      return h.needs_reboot ? <Badge color="amber">reboot</Badge> : '';
+    case 'groups':
+      return <GroupChips groups={h.groups} />;
+    case 'agent_version':
+      return <span className="text-xs">{h.agent_version ?? '—'}</span>;
+    case 'last_update':
+      return <span className="whitespace-nowrap text-xs">{formatRelative(h.last_update)}</span>;
+  }
+}
+
+const NUMERIC = new Set<HostColumn>(['updates', 'security_updates']);
+
 export default function HostsPage() {
   const [state, update] = useTableState(HOSTS_TABLE);
+  const [params_, setParams] = useSearchParams();
+  const columns = readColumns(params_.get('cols'));
+  function toggleColumn(c: HostColumn, on: boolean) {
+    const next = on ? [...columns, c] : columns.filter((x) => x !== c);
+    setParams((cur) => {
+      const p = new URLSearchParams(cur);
+      const v = columnsParam(next);
+      if (v === null) p.delete('cols');
+      else p.set('cols', v);
+      return p;
+    });
+  }
   const params = apiParams(state);
   const hosts = useQuery({
     queryKey: ['hosts', params],
@@ -74,6 +115,19 @@ export default function HostsPage() {
           <FilterSelect label="Needs updates" value={state.filters.needs_updates} onChange={setFilter('needs_updates')} options={YES_NO} />
           <FilterSelect label="Security updates" value={state.filters.security_updates} onChange={setFilter('security_updates')} options={YES_NO} />
           <FilterSelect label="Reboot needed" value={state.filters.needs_reboot} onChange={setFilter('needs_reboot')} options={YES_NO} />
+          <details className="relative">
+            <summary className="cursor-pointer rounded-md border border-slate-300 px-3 py-1.5 text-sm dark:border-slate-700">Columns</summary>
+            <fieldset className="absolute z-10 mt-1 w-44 space-y-1 rounded-md border border-slate-200 bg-white p-2 text-sm shadow-lg dark:border-slate-700 dark:bg-slate-900">
+              <legend className="sr-only">Visible columns</legend>
+              {HOST_COLUMNS.map((c) => (
+                <label key={c.id} className="flex items-center gap-2">
+                  <input type="checkbox" checked={columns.includes(c.id)} onChange={(e) => toggleColumn(c.id, e.target.checked)} />
+                  {c.label}
+                </label>
+              ))}
+            </fieldset>
+          </details>
+          <HostViews state={state} columns={columns} />
         </div>
         {hosts.isError ? <ErrorPanel title="Could not load hosts" message={errorMessage(hosts.error)} onRetry={() => void hosts.refetch()} /> : null}
         <div className="overflow-x-auto">
@@ -81,26 +135,24 @@ export default function HostsPage() {
             <thead>
               <tr>
                 <SortHeader column="friendly_name" label="Name" state={state} onChange={update} />
-                <SortHeader column="ip" label="IP" state={state} onChange={update} />
-                <SortHeader column="os" label="OS" state={state} onChange={update} />
-                <SortHeader column="status" label="Status" state={state} onChange={update} />
-                <SortHeader column="updates" label="Updates" state={state} onChange={update} className="text-right" />
-                <SortHeader column="security_updates" label="Security" state={state} onChange={update} className="text-right" />
-                <SortHeader column="needs_reboot" label="Reboot" state={state} onChange={update} />
-                <th className={thClass}>Groups</th>
-                <SortHeader column="agent_version" label="Agent" state={state} onChange={update} />
-                <SortHeader column="last_update" label="Last report" state={state} onChange={update} />
+                {HOST_COLUMNS.filter((c) => columns.includes(c.id)).map((c) =>
+                  c.sort ? (
+                    <SortHeader key={c.id} column={c.sort} label={c.label} state={state} onChange={update} className={NUMERIC.has(c.id) ? 'text-right' : ''} />
+                  ) : (
+                    <th key={c.id} className={thClass}>{c.label}</th>
+                  ),
+                )}
               </tr>
             </thead>
             <tbody className={`divide-y divide-slate-100 dark:divide-slate-800 ${hosts.isPlaceholderData ? 'opacity-60' : ''}`}>
               {hosts.isPending ? (
                 <tr>
-                  <td colSpan={10} className={tdClass}>Loading…</td>
+                  <td colSpan={columns.length + 1} className={tdClass}>Loading…</td>
                 </tr>
               ) : null}
               {hosts.data?.hosts.length === 0 ? (
                 <tr>
-                  <td colSpan={10} className={`${tdClass} text-center text-slate-500`}>No hosts match.</td>
+                  <td colSpan={columns.length + 1} className={`${tdClass} text-center text-slate-500`}>No hosts match.</td>
                 </tr>
               ) : null}
               {hosts.data?.hosts.map((h) => (
@@ -114,19 +166,11 @@ export default function HostsPage() {
                     </div>
                     {h.hostname && h.hostname !== h.friendly_name ? <div className="text-xs text-slate-500">{h.hostname}</div> : null}
                   </td>
-                  <td className={`${tdClass} font-mono text-xs`}>{h.ip ?? '—'}</td>
-                  <td className={tdClass}>{osLabel(h)}</td>
-                  <td className={tdClass}>
-                    <StatusBadge status={h.effective_status} reporting={h.reporting_state} />
-                  </td>
-                  <td className={`${tdClass} text-right tabular-nums`}>{h.updates_available > 0 ? <Badge color="amber">{h.updates_available}</Badge> : '0'}</td>
-                  <td className={`${tdClass} text-right tabular-nums`}>{h.security_updates > 0 ? <Badge color="red">{h.security_updates}</Badge> : '0'}</td>
-                  <td className={tdClass}>{h.needs_reboot ? <Badge color="amber">reboot</Badge> : ''}</td>
-                  <td className={tdClass}>
-                    <GroupChips groups={h.groups} />
-                  </td>
-                  <td className={`${tdClass} text-xs`}>{h.agent_version ?? '—'}</td>
-                  <td className={`${tdClass} whitespace-nowrap text-xs`}>{formatRelative(h.last_update)}</td>
+                  {columns.map((c) => (
+                    <td key={c} className={`${tdClass} ${NUMERIC.has(c) ? 'text-right tabular-nums' : ''}`}>
+                      {cell(h, c)}
+                    </td>
+                  ))}
                 </tr>
               ))}
             </tbody>
