@@ -1,6 +1,7 @@
 import { expectShape, queryString, request } from './client';
 import type {
   CreatedHost,
+  DashboardCardPref,
   DashboardStats,
   HistoryEntry,
   HostDetail,
@@ -201,6 +202,20 @@ export async function getTrends(days: number, signal?: AbortSignal): Promise<Tre
     points: 'array',
   });
   return body.points;
+}
+
+export async function getDashboardLayout(): Promise<DashboardCardPref[]> {
+  const body = expectShape<{ layout: DashboardCardPref[] }>(await request('/api/v1/dashboard-preferences'), 'dashboard-preferences', { layout: 'array' });
+  return body.layout;
+}
+
+export async function saveDashboardLayout(layout: DashboardCardPref[]): Promise<DashboardCardPref[]> {
+  const body = expectShape<{ layout: DashboardCardPref[] }>(
+    await request('/api/v1/dashboard-preferences', { method: 'PUT', body: { layout } }),
+    'dashboard-preferences',
+    { layout: 'array' },
+  );
+  return body.layout;
 }
 
 // Settings

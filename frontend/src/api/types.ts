@@ -446,3 +446,11 @@ export interface HostView {
   created_at: string;
   updated_at: string;
 }
+
+/** One card of the dashboard layout (`/api/v1/dashboard-preferences`). */
+export interface DashboardCardPref {
+  card_id: string;
+  enabled: boolean;
+  order: number;
+  col_span?: number;
+}

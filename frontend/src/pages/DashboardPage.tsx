@@ -1,13 +1,14 @@
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { getDashboardStats, getTrends } from '../api/fleet';
+import { getDashboardLayout, getDashboardStats, getTrends, saveDashboardLayout } from '../api/fleet';
 import { errorMessage } from '../api/errors';
-import type { DashboardStats } from '../api/types';
+import type { DashboardCardPref, DashboardStats } from '../api/types';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate } from '../components/format';
 import { TrendChart, type Series } from '../components/TrendChart';
-import { Card, Loading, PageHeader, selectClass } from '../components/ui';
+import { Button, Card, Loading, PageHeader, selectClass } from '../components/ui';
+import { useToast } from '../toast/context';
 
 interface CardDef {
   id: keyof DashboardStats;
@@ -41,20 +42,65 @@ const SERIES: Series[] = [
   { key: 'up_to_date_hosts', label: 'Up to date', color: '#10b981' },
 ];
 
+/** The cards in the user's saved order and visibility; cards the layout does not mention are shown at the end. */
+function arrangeCards(layout: DashboardCardPref[] | undefined): { card: CardDef; enabled: boolean }[] {
+  const byId = new Map((layout ?? []).map((l) => [l.card_id, l]));
+  return CARDS.map((card, i) => ({ card, enabled: byId.get(card.id)?.enabled ?? true, order: byId.get(card.id)?.order ?? 1000 + i }))
+    .sort((a, b) => a.order - b.order)
+    .map(({ card, enabled }) => ({ card, enabled }));
+}
+
 export default function DashboardPage() {
   const stats = useQuery({ queryKey: ['dashboard-stats'], queryFn: ({ signal }) => getDashboardStats(signal), refetchInterval: 60_000 });
   const [days, setDays] = useState(30);
   const trends = useQuery({ queryKey: ['dashboard-trends', days], queryFn: ({ signal }) => getTrends(days, signal) });
+  const layout = useQuery({ queryKey: ['dashboard-layout'], queryFn: getDashboardLayout });
+  const [editing, setEditing] = useState<{ card: CardDef; enabled: boolean }[] | null>(null);
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const saveLayout = useMutation({
+    mutationFn: (cards: { card: CardDef; enabled: boolean }[]) => saveDashboardLayout(cards.map((c, order) => ({ card_id: c.card.id, enabled: c.enabled, order }))),
+    onSuccess: (saved) => {
+      queryClient.setQueryData(['dashboard-layout'], saved);
+      setEditing(null);
+      toast.show({ kind: 'success', message: 'Dashboard layout saved' });
+    },
+    onError: (e) => toast.show({ kind: 'error', message: `Could not save the layout: ${errorMessage(e)}` }),
+  });
+  const arranged = editing ?? arrangeCards(layout.data);
+  function move(i: number, by: number) {
+    if (!editing) return;
+    const next = [...editing];
+    const [item] = next.splice(i, 1);
+    if (item) next.splice(i + by, 0, item);
+    setEditing(next);
+  }
 
   return (
     <div className="space-y-6">
-      <PageHeader title="Dashboard" subtitle={stats.data ? `Updated ${formatDate(stats.data.last_updated)} · agents report every ${stats.data.update_interval} min` : undefined} />
+      <PageHeader
+        title="Dashboard"
+        subtitle={stats.data ? `Updated ${formatDate(stats.data.last_updated)} · agents report every ${stats.data.update_interval} min` : undefined}
+        actions={
+          editing ? (
+            <>
+              <Button onClick={() => setEditing(null)}>Cancel</Button>
+              <Button variant="primary" onClick={() => saveLayout.mutate(editing)} disabled={saveLayout.isPending}>
+                Save layout
+              </Button>
+            </>
+          ) : (
+            <Button onClick={() => setEditing(arrangeCards(layout.data))}>Customize</Button>
+          )
+        }
+      />
       {stats.isPending ? <Loading /> : null}
       {stats.isError ? <ErrorPanel title="Could not load the statistics" message={errorMessage(stats.error)} onRetry={() => void stats.refetch()} /> : null}
       {stats.data ? (
         <>
           <ul className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-4" aria-label="Statistics">
-            {CARDS.map((c) => {
+            {arranged.map(({ card: c, enabled }, i) => {
+              if (!enabled && !editing) return null;
               const value = stats.data[c.id];
               const body = (
                 <>
@@ -65,6 +111,28 @@ export default function DashboardPage() {
                 </>
               );
               const cls = 'block rounded-lg border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900';
+              if (editing) {
+                return (
+                  <li key={c.id} data-card={c.id} className={`rounded-lg border border-dashed border-slate-300 p-3 dark:border-slate-700 ${enabled ? '' : 'opacity-50'}`}>
+                    <label className="flex items-center gap-2 text-sm font-medium">
+                      <input
+                        type="checkbox"
+                        checked={enabled}
+                        onChange={(e) => setEditing(editing.map((x, j) => (j === i ? { ...x, enabled: e.target.checked } : x)))}
+                      />
+                      {c.label}
+                    </label>
+                    <div className="mt-2 flex gap-1">
+                      <Button variant="ghost" aria-label={`Move ${c.label} earlier`} onClick={() => move(i, -1)} disabled={i === 0}>
+                        ←
+                      </Button>
+                      <Button variant="ghost" aria-label={`Move ${c.label} later`} onClick={() => move(i, 1)} disabled={i === arranged.length - 1}>
+                        →
+                      </Button>
+                    </div>
+                  </li>
+                );
+              }
               return (
                 <li key={c.id} data-card={c.id}>
                   {c.to ? (
