@@ -495,6 +495,28 @@ async function main() {
     await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
   });
 
+  await test('rename a host, and delete another after confirming', page, async () => {
+    await page.goto(`${base}/hosts?search=e2e-agent`, { waitUntil: 'load' });
+    await page.getByRole('table', { name: 'Hosts' }).getByRole('link', { name: 'e2e-agent' }).click();
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.getByLabel('Friendly name').fill('e2e-agent-renamed');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'e2e-agent-renamed' }).waitFor();
+    // A second host, deleted through the confirmation dialog.
+    await page.goto(`${base}/hosts/new`, { waitUntil: 'load' });
+    await page.getByLabel('Friendly name').fill('e2e-temp');
+    await page.getByRole('button', { name: 'Create host' }).click();
+    await page.getByRole('link', { name: 'Open the host' }).click();
+    await page.getByRole('heading', { name: 'e2e-temp' }).waitFor();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete e2e-temp?' });
+    await dialog.getByRole('button', { name: 'Delete host' }).click();
+    await page.getByText('Host e2e-temp deleted').waitFor();
+    await page.getByRole('heading', { name: 'Hosts' }).waitFor();
+    await page.getByRole('searchbox', { name: 'Search' }).fill('e2e-temp');
+    await page.getByRole('table', { name: 'Hosts' }).getByText('No hosts match.').waitFor();
+  });
+
   await test('users, roles, profile and settings pages load', page, async () => {
     await page.goto(`${base}/users`, { waitUntil: 'load' });
     await page.getByRole('cell', { name: ADMIN.email }).waitFor();
