@@ -13,6 +13,7 @@
 // "N passed, M failed"; exits 1 on any failure.
 
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -84,6 +85,23 @@ function run(cmd, args, options = {}) {
     child.on('error', reject);
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret, as an authenticator app computes it. */
+function totp(secret, now = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    if (v >= 0) bits += v.toString(2).padStart(5, '0');
+  }
+  const key = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) key.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(now / 30_000)));
+  const h = createHmac('sha1', Buffer.from(key)).update(counter).digest();
+  const o = h[h.length - 1] & 0xf;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
 function sleep(ms) {
@@ -217,12 +235,18 @@ async function main() {
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   // The session probe answers 401 while signed out; chromium logs every
   // non-2xx load as a console error, so those are checked by URL instead.
-  const expected401 = (url) => ['/api/v1/auth/profile', '/api/v1/auth/login'].includes(new URL(url).pathname);
+  // Error answers the flow provokes on purpose: the signed-out session probe,
+  // the wrong password and the wrong second-factor code.
+  const expectedError = (res) => {
+    const p = new URL(res.url()).pathname;
+    if (res.status() === 401) return ['/api/v1/auth/profile', '/api/v1/auth/login', '/api/v1/auth/verify-tfa'].includes(p);
+    return res.status() === 400 && p === '/api/v1/auth/verify-tfa';
+  };
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/status of 401 \(Unauthorized\)/.test(msg.text())) problems.push(`console error: ${msg.text()}`);
+    if (msg.type() === 'error' && !/status of 40[01] \((Unauthorized|Bad Request)\)/.test(msg.text())) problems.push(`console error: ${msg.text()}`);
   });
   page.on('response', (res) => {
-    if (res.status() >= 400 && !(res.status() === 401 && expected401(res.url()))) problems.push(`HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
+    if (res.status() >= 400 && !expectedError(res)) problems.push(`HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
   });
   page.on('requestfailed', (req) => {
     const reason = req.failure()?.errorText ?? '?';
@@ -330,7 +354,7 @@ async function main() {
   });
 
   await test('sign out, then sign in again with the password', page, async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.getByLabel('Username or email').fill(ADMIN.username);
     await page.getByLabel('Password').fill('wrong-password');
@@ -422,12 +446,12 @@ async function main() {
     const detail = await fetch(`${base}/api/v1/hosts?search=e2e-agent`, { headers: { cookie: await cookieHeader() } }).then((r) => r.json());
     osType = detail.hosts?.[0]?.os_type;
     assert(osType, 'the host has no OS type after the report');
-    await page.getByLabel('OS', { exact: true }).selectOption(osType);
+    await page.getByRole('combobox', { name: 'OS', exact: true }).selectOption(osType);
     await page.waitForURL((u) => u.searchParams.get('os') === osType);
     await table.getByRole('link', { name: 'e2e-agent' }).waitFor();
-    await page.getByLabel('Status').selectOption('pending');
+    await page.getByRole('combobox', { name: 'Status', exact: true }).selectOption('pending');
     await table.getByText('No hosts match.').waitFor();
-    await page.getByLabel('Status').selectOption('');
+    await page.getByRole('combobox', { name: 'Status', exact: true }).selectOption('');
     await page.getByRole('searchbox', { name: 'Search' }).fill('e2e-ag');
     await page.waitForURL((u) => u.searchParams.get('search') === 'e2e-ag');
     await table.getByRole('link', { name: 'e2e-agent' }).waitFor();
@@ -435,7 +459,7 @@ async function main() {
     // The filtered URL survives a reload.
     await page.reload({ waitUntil: 'load' });
     await table.getByRole('link', { name: 'e2e-agent' }).waitFor();
-    assert((await page.getByLabel('OS', { exact: true }).inputValue()) === osType, 'the OS filter was lost on reload');
+    assert((await page.getByRole('combobox', { name: 'OS', exact: true }).inputValue()) === osType, 'the OS filter was lost on reload');
   });
 
   async function cookieHeader() {
@@ -479,10 +503,10 @@ async function main() {
     await page.getByText('Groups saved').waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Hosts' }).click();
     const table = page.getByRole('table', { name: 'Hosts' });
-    await page.getByLabel('Group').selectOption({ label: GROUP });
+    await page.getByRole('combobox', { name: 'Group', exact: true }).selectOption({ label: GROUP });
     const row = table.getByRole('row').filter({ hasText: 'e2e-agent' });
     await row.getByText(GROUP).waitFor();
-    await page.getByLabel('Group').selectOption({ label: '(no group)' });
+    await page.getByRole('combobox', { name: 'Group', exact: true }).selectOption({ label: '(no group)' });
     await table.getByText('No hosts match.').waitFor();
   });
 
@@ -500,7 +524,7 @@ async function main() {
     await page.getByRole('table', { name: 'Hosts' }).getByRole('link', { name: 'e2e-agent' }).click();
     await page.getByRole('button', { name: 'Rename' }).click();
     await page.getByLabel('Friendly name').fill('e2e-agent-renamed');
-    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('dialog', { name: 'Rename host' }).getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByRole('heading', { name: 'e2e-agent-renamed' }).waitFor();
     // A second host, deleted through the confirmation dialog.
     await page.goto(`${base}/hosts/new`, { waitUntil: 'load' });
@@ -533,8 +557,34 @@ async function main() {
     await page.getByLabel('Report interval (minutes)').waitFor();
   });
 
+  await test('enrol TOTP with the shown secret, sign in through the second step, turn it off', page, async () => {
+    await page.goto(`${base}/profile`, { waitUntil: 'load' });
+    await page.getByRole('button', { name: 'Set up 2FA' }).click();
+    const secret = (await page.getByTestId('tfa-secret').textContent())?.trim();
+    assert(secret, 'no TOTP secret shown');
+    await page.getByLabel('Code from the app').fill(totp(secret));
+    await page.getByRole('button', { name: 'Verify and turn on' }).click();
+    const codes = await page.getByRole('list', { name: 'Backup codes' }).locator('li').allTextContents();
+    assert(codes.length === 10, `${codes.length} backup codes shown`);
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await signIn();
+    await page.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
+    await page.getByLabel('Code').fill('000000');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByText('Sign-in failed').waitFor();
+    await page.getByLabel('Code').fill(codes[0]);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await page.goto(`${base}/profile`, { waitUntil: 'load' });
+    await page.getByText('9 backup code(s) left.').waitFor();
+    await page.getByLabel('Password (to turn it off)').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Turn off 2FA' }).click();
+    await page.getByRole('button', { name: 'Set up 2FA' }).waitFor();
+  });
+
   await test('sign out; a protected page then asks for a sign-in and returns there', page, async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.goto(`${base}/repositories`, { waitUntil: 'load' });
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();

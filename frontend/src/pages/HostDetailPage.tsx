@@ -99,9 +99,10 @@ function HostHeader({ host, onRegenerated }: { host: HostDetail; onRegenerated: 
     mutationFn: () => deleteHost(host.id),
     onSuccess: async () => {
       toast.show({ kind: 'success', message: `Host ${host.friendly_name} deleted` });
+      // Leave the page first: dropping the query while this page still observes it would re-fetch the deleted host.
+      await navigate('/hosts', { replace: true });
       queryClient.removeQueries({ queryKey: ['host', host.id] });
       await queryClient.invalidateQueries({ queryKey: ['hosts'] });
-      void navigate('/hosts', { replace: true });
     },
     onError: (e) => {
       setConfirm(null);
