@@ -48,6 +48,7 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
             MANAGE,
             regenerate,
         )
+        .post("/api/v1/hosts/{host_id}/fetch-report", MANAGE, fetch_report)
 }
 
 // ---------------------------------------------------------------- list
@@ -996,4 +997,23 @@ async fn regenerate(
     Ok(Json(
         json!({"id": c.id, "friendly_name": name, "api_id": c.api_id, "api_key": c.api_key}),
     ))
+}
+
+/// `POST /hosts/{hostId}/fetch-report`: asks the connected agent for a full
+/// report now (`report_now` over its WebSocket). 409 when it is not connected.
+async fn fetch_report(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppPath(id): AppPath<Uuid>,
+) -> AppResult<Json<Value>> {
+    use crate::agents::hub::SendError;
+    let api_id = visible_host(&state, &user, id).await?;
+    match state
+        .hub()
+        .send(&api_id, &patchmon_protocol::ServerMessage::ReportNow)
+    {
+        Ok(()) => Ok(Json(json!({"message": "Report requested"}))),
+        Err(SendError::NotConnected) => Err(AppError::Conflict("Agent is not connected".into())),
+        Err(e) => Err(AppError::Unavailable(e.to_string())),
+    }
 }

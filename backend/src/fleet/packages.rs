@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    Bind, PageParams, Pagination, Scope, fetch_all, fetch_scalar, like_pattern, nulls_last,
+    Bind, PageParams, Pagination, Scope, fetch_all, fetch_scalar, like_pattern,
     parse_bool, parse_order,
 };
 use crate::error::{AppError, AppResult};
@@ -51,13 +51,19 @@ pub struct PackageItem {
 /// Per-package aggregates over the visible hosts' rows, joined to the
 /// package. Aggregating `host_packages` by `package_id` walks its index in
 /// order; packages are joined afterwards.
-const INNER: &str = "SELECT hp.package_id, MAX(hp.available_version) AS latest_version, COUNT(*) AS hosts, \
+const INNER: &str = "SELECT hp.package_id, COUNT(*) AS hosts, \
     COALESCE(SUM(CASE WHEN hp.needs_update THEN 1 ELSE 0 END), 0) AS outdated_hosts, \
     COALESCE(SUM(CASE WHEN hp.needs_update AND hp.is_security_update THEN 1 ELSE 0 END), 0) AS security_hosts \
     FROM host_packages hp WHERE 1 = 1";
-const OUTER: &str = "SELECT p.id, p.name, p.description, p.category, a.latest_version, a.hosts, \
+const OUTER: &str = "SELECT p.id, p.name, p.description, p.category, a.hosts, \
     a.outdated_hosts, a.security_hosts, a.security_hosts > 0 AS is_security_update FROM (";
 const JOIN: &str = ") a JOIN packages p ON p.id = a.package_id";
+/// Adds `latest_version` to an already sorted and limited page (`pg`), so
+/// the version lookup runs for the page's packages only (partial index).
+const LATEST_HEAD: &str = "SELECT pg.id, pg.name, pg.description, pg.category, pg.hosts, pg.outdated_hosts, \
+    pg.security_hosts, pg.is_security_update, \
+    (SELECT MAX(x.available_version) FROM host_packages x WHERE x.package_id = pg.id AND x.needs_update";
+const LATEST_TAIL: &str = ") AS latest_version FROM (";
 
 pub async fn query_packages(
     state: &AppState,
@@ -110,10 +116,9 @@ pub async fn query_packages(
         Some("hosts") => format!("a.hosts {dir}"),
         Some("outdated_hosts") => format!("a.outdated_hosts {dir}"),
         Some("security_hosts") => format!("a.security_hosts {dir}"),
-        Some("latest_version") => nulls_last("a.latest_version", dir),
         Some(_) => {
             return Err(AppError::BadRequest(
-                "sort must be name, hosts, outdated_hosts, security_hosts or latest_version".into(),
+                "sort must be name, hosts, outdated_hosts or security_hosts".into(),
             ));
         }
     };
@@ -121,6 +126,12 @@ pub async fn query_packages(
     if paged {
         page.sql(&mut sql);
     }
+    let outer_order = order.replace("p.", "pg.").replace("a.", "pg.");
+    sql.text = format!(
+        "{LATEST_HEAD}{}{LATEST_TAIL}{}) pg ORDER BY {outer_order}, pg.name, pg.id",
+        scope.host_in("x.host_id"),
+        sql.text
+    );
     let rows: Vec<PackageItem> = fetch_all(state.db(), &sql).await?;
     let pagination = if paged {
         let total = if page.offset == 0 && (rows.len() as i64) < page.limit {
@@ -186,6 +197,11 @@ async fn detail(
     let a = sql.arg(Bind::Uuid(id));
     sql.push(&format!(" AND hp.package_id = {a} GROUP BY hp.package_id"))
         .push(JOIN);
+    sql.text = format!(
+        "{LATEST_HEAD}{}{LATEST_TAIL}{}) pg",
+        scope.host_in("x.host_id"),
+        sql.text
+    );
     let pkg: PackageItem = fetch_all(state.db(), &sql)
         .await?
         .into_iter()

@@ -443,8 +443,19 @@ async fn create_regenerate_and_delete_hosts() {
         assert_eq!(s, 400, "{bad}");
     }
 
-    // Regenerating closes the socket and replaces the credentials.
+    // fetch-report: 409 while the agent is away, report_now once connected.
+    let fetch = format!("/api/v1/hosts/{}/fetch-report", creds.id);
+    let (s, b) = send(&server, &admin, Method::POST, &fetch, json!({})).await;
+    assert_eq!((s.as_u16(), b["code"].as_str()), (409, Some("conflict")));
     let mut ws = ws_connect(&server, &creds).await;
+    let (s, b) = send(&server, &admin, Method::POST, &fetch, json!({})).await;
+    assert_eq!(s, 200, "{b}");
+    match next_message(&mut ws).await {
+        Some(Message::Text(t)) => assert_eq!(serde_json::from_str::<Value>(&t).unwrap(), json!({"type": "report_now"})),
+        other => panic!("expected report_now, got {other:?}"),
+    }
+
+    // Regenerating closes the socket and replaces the credentials.
     let (s, b) = send(&server, &admin, Method::POST,
         &format!("/api/v1/hosts/{}/regenerate-credentials", creds.id), json!({})).await;
     assert_eq!(s, 200, "{b}");
