@@ -446,6 +446,8 @@ async function main() {
     const detail = await fetch(`${base}/api/v1/hosts?search=e2e-agent`, { headers: { cookie: await cookieHeader() } }).then((r) => r.json());
     osType = detail.hosts?.[0]?.os_type;
     assert(osType, 'the host has no OS type after the report');
+    // The OS choices load when the user opens the filter.
+    await page.getByRole('combobox', { name: 'OS', exact: true }).click();
     await page.getByRole('combobox', { name: 'OS', exact: true }).selectOption(osType);
     await page.waitForURL((u) => u.searchParams.get('os') === osType);
     await table.getByRole('link', { name: 'e2e-agent' }).waitFor();

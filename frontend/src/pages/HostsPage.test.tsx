@@ -33,6 +33,7 @@ function host(i: number) {
 function fleetApi(views: unknown[] = []) {
   const hostQueries: URLSearchParams[] = [];
   const savedViews: unknown[] = [];
+  const statsCalls: string[] = [];
   const handler = (url: string, init?: RequestInit) => {
     const u = new URL(url, 'http://localhost');
     if (u.pathname === '/api/v1/hosts/views' && init?.method === 'POST') {
@@ -51,10 +52,11 @@ function fleetApi(views: unknown[] = []) {
       });
     }
     if (u.pathname === '/api/v1/host-groups') return json({ groups: [{ id: 'g1', name: 'prod', color: '#3B82F6', description: null, host_count: 2, created_at: '', updated_at: '' }] });
+    if (u.pathname === '/api/v1/dashboard/stats') statsCalls.push(url);
     if (u.pathname === '/api/v1/dashboard/stats') return json({ total_hosts: 2, os_distribution: [{ os_type: 'Ubuntu', os_version: '24.04', name: 'Ubuntu 24.04', count: 2 }], agent_versions: [] });
     return json({ error: 'Not found', code: 'not_found' }, 404);
   };
-  return { handler, hostQueries, savedViews, last: () => hostQueries[hostQueries.length - 1] };
+  return { handler, hostQueries, savedViews, statsCalls, last: () => hostQueries[hostQueries.length - 1] };
 }
 
 describe('Hosts table', () => {
@@ -156,5 +158,17 @@ describe('Hosts table', () => {
       filters: { security_updates: 'true' },
       is_default: false,
     });
+  });
+
+  it('loads the OS choices (a fleet-wide aggregate) only when the OS filter is opened', async () => {
+    const api = fleetApi();
+    stubFetch(withSession(api.handler));
+    const { user } = renderApp('/hosts');
+    await screen.findByRole('link', { name: 'web-11' });
+    expect(api.statsCalls).toHaveLength(0);
+    const os = screen.getByRole('combobox', { name: 'OS' });
+    await user.click(os);
+    await waitFor(() => expect(within(os).getByRole('option', { name: 'Ubuntu' })).toBeInTheDocument());
+    expect(api.statsCalls).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { getDashboardStats, exportUrl, listGroups, listHosts } from '../api/fleet';
 import { errorMessage } from '../api/errors';
@@ -68,8 +68,15 @@ export default function HostsPage() {
   });
   const groups = useQuery({ queryKey: ['host-groups'], queryFn: ({ signal }) => listGroups(signal) });
   const canDashboard = useCan('can_view_dashboard');
-  // The OS filter's choices: the OS distribution of the dashboard statistics, re-read on every visit.
-  const stats = useQuery({ queryKey: ['dashboard-stats'], queryFn: ({ signal }) => getDashboardStats(signal), enabled: canDashboard, staleTime: 0 });
+  // The OS filter's choices come from the dashboard statistics, which cost the
+  // server a fleet-wide aggregation: read them only once the user reaches for
+  // the OS filter (or one is already set), not on every visit of the list.
+  const [wantOs, setWantOs] = useState(false);
+  const stats = useQuery({
+    queryKey: ['dashboard-stats'],
+    queryFn: ({ signal }) => getDashboardStats(signal),
+    enabled: canDashboard && (wantOs || state.filters.os !== undefined),
+  });
   const canManage = useCan('can_manage_hosts');
   const canExport = useCan('can_export_data');
   const osNames = [...new Set((stats.data?.os_distribution ?? []).map((o) => o.os_type).filter((o): o is string => !!o))];
@@ -105,7 +112,7 @@ export default function HostsPage() {
             onChange={setFilter('group_id')}
             options={[{ value: 'ungrouped', label: '(no group)' }, ...(groups.data ?? []).map((g) => ({ value: g.id, label: g.name }))]}
           />
-          <FilterSelect label="OS" value={state.filters.os} onChange={setFilter('os')} options={[...new Set([...osNames, ...(state.filters.os ? [state.filters.os] : [])])].map((o) => ({ value: o, label: o }))} />
+          <FilterSelect label="OS" value={state.filters.os} onChange={setFilter('os')} onOpen={() => setWantOs(true)} options={[...new Set([...osNames, ...(state.filters.os ? [state.filters.os] : [])])].map((o) => ({ value: o, label: o }))} />
           <FilterSelect
             label="Status"
             value={state.filters.status}

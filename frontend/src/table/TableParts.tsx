@@ -91,17 +91,20 @@ export function FilterSelect({
   value,
   onChange,
   options,
+  onOpen,
 }: {
   label: string;
   value: string | undefined;
   onChange: (v: string) => void;
   options: { value: string; label: string }[];
+  /** Called when the user focuses or presses the select, to load choices on demand. */
+  onOpen?: () => void;
 }) {
   const id = useId();
   return (
     <div className="flex flex-col text-xs font-medium text-slate-600 dark:text-slate-400">
       <label htmlFor={id}>{label}</label>
-      <select id={id} className={`${selectClass} mt-0.5`} value={value ?? ''} onChange={(e) => onChange(e.target.value)}>
+      <select id={id} className={`${selectClass} mt-0.5`} value={value ?? ''} onChange={(e) => onChange(e.target.value)} onFocus={onOpen} onPointerDown={onOpen}>
         <option value="">Any</option>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
