@@ -476,6 +476,18 @@ async function main() {
     await page.getByText('Agent connection').waitFor();
     await page.getByText(/^connected/).waitFor();
     await page.screenshot({ path: path.join(artifacts, 'host-overview.png'), fullPage: true });
+    // Report now: the server tells the connected agent, which sends a fresh report.
+    const hostId = new URL(page.url()).pathname.split('/').pop();
+    const historyTotal = async () =>
+      (await fetch(`${base}/api/v1/hosts/${hostId}/history`, { headers: { cookie: await cookieHeader() } }).then((r) => r.json())).pagination?.total ?? 0;
+    const before = await historyTotal();
+    await page.getByRole('button', { name: 'Report now' }).click();
+    await page.getByText('Report requested from the agent').waitFor();
+    const deadline = Date.now() + 60_000;
+    while ((await historyTotal()) <= before) {
+      assert(Date.now() < deadline, 'no new report within 60 s of Report now');
+      await sleep(500);
+    }
     await page.getByRole('tab', { name: 'system' }).click();
     await page.getByText('Kernel (running)').waitFor();
     await page.getByRole('tab', { name: 'network' }).click();

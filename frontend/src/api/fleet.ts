@@ -89,6 +89,11 @@ export async function regenerateCredentials(hostId: string): Promise<CreatedHost
   });
 }
 
+/** Asks the connected agent to report now (409 when it is not connected). */
+export async function fetchReport(hostId: string): Promise<void> {
+  await request(`/api/v1/hosts/${id(hostId)}/fetch-report`, { method: 'POST' });
+}
+
 export async function deleteHost(hostId: string): Promise<void> {
   await request(`/api/v1/hosts/${id(hostId)}`, { method: 'DELETE' });
 }
@@ -197,11 +202,14 @@ export async function getDashboardStats(signal?: AbortSignal): Promise<Dashboard
   });
 }
 
-export async function getTrends(days: number, signal?: AbortSignal): Promise<TrendPoint[]> {
-  const body = expectShape<{ points: TrendPoint[] }>(await request(`/api/v1/dashboard/trends?days=${days}`, signal ? { signal } : {}), 'dashboard/trends', {
-    points: 'array',
-  });
-  return body.points;
+/** Trend points, oldest first; `scoped` when the caller's role is limited to host groups (fleet-wide snapshots are not shown then). */
+export async function getTrends(days: number, signal?: AbortSignal): Promise<{ points: TrendPoint[]; scoped: boolean }> {
+  const body = expectShape<{ points: TrendPoint[]; scoped?: boolean }>(
+    await request(`/api/v1/dashboard/trends?days=${days}`, signal ? { signal } : {}),
+    'dashboard/trends',
+    { points: 'array' },
+  );
+  return { points: body.points, scoped: body.scoped === true };
 }
 
 export async function getDashboardLayout(): Promise<DashboardCardPref[]> {

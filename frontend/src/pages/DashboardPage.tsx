@@ -160,7 +160,11 @@ export default function DashboardPage() {
             >
               {trends.isPending ? <Loading /> : null}
               {trends.isError ? <ErrorPanel title="Could not load the trend" message={errorMessage(trends.error)} /> : null}
-              {trends.data ? <TrendChart points={trends.data} series={SERIES} /> : null}
+              {trends.data?.scoped ? (
+                <p className="text-sm text-slate-500">Trends are recorded for the whole fleet, so they are not shown to roles limited to host groups.</p>
+              ) : trends.data ? (
+                <TrendChart points={trends.data.points} series={SERIES} />
+              ) : null}
             </Card>
             <Card title="Operating systems">
               <OsDistribution stats={stats.data} />

@@ -3,6 +3,7 @@ import { useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import {
   deleteHost,
+  fetchReport,
   getHost,
   getWsStatus,
   listGroups,
@@ -208,6 +209,18 @@ function Dl({ rows }: { rows: [string, ReactNode][] }) {
 }
 
 function AgentConnection({ host }: { host: HostDetail }) {
+  const canManage = useCan('can_manage_hosts');
+  const toast = useToast();
+  const queryClient = useQueryClient();
+  const requestReport = useMutation({
+    mutationFn: () => fetchReport(host.id),
+    onSuccess: () => {
+      toast.show({ kind: 'success', message: 'Report requested from the agent' });
+      // The report arrives a few seconds later.
+      setTimeout(() => void queryClient.invalidateQueries({ queryKey: ['host', host.id] }), 5000);
+    },
+    onError: (e) => toast.show({ kind: 'error', message: `Could not request a report: ${errorMessage(e)}` }),
+  });
   const ws = useQuery({
     queryKey: ['ws-status', host.api_id],
     queryFn: ({ signal }) => getWsStatus(host.api_id, signal),
@@ -216,7 +229,16 @@ function AgentConnection({ host }: { host: HostDetail }) {
   });
   const s = ws.data;
   return (
-    <Card title="Agent connection">
+    <Card
+      title="Agent connection"
+      actions={
+        canManage ? (
+          <Button onClick={() => requestReport.mutate()} disabled={!s?.connected || requestReport.isPending} title={s?.connected ? undefined : 'The agent is not connected'}>
+            Report now
+          </Button>
+        ) : null
+      }
+    >
       {ws.isError ? <p className="text-sm text-red-600">Could not read the connection state: {errorMessage(ws.error)}</p> : null}
       {s ? (
         <Dl
