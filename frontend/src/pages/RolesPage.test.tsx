@@ -41,4 +41,25 @@ describe('Roles (permission matrix)', () => {
     expect(puts).toContainEqual({ url: '/api/v1/permissions/roles/auditor', body: { can_view_reports: false } });
     expect(await screen.findByText('Permissions saved')).toBeInTheDocument();
   });
+
+  it('limits a role to host groups', async () => {
+    let put: unknown = null;
+    stubFetch(
+      withSession((url, init) => {
+        if (url === '/api/v1/permissions/roles' && (init?.method ?? 'GET') === 'GET') return json([role('superadmin', [...PERMISSIONS]), role('user', ['can_view_hosts'])]);
+        if (url === '/api/v1/host-groups') return json({ groups: [{ id: 'g1', name: 'prod', color: '#EF4444', description: null, host_count: 1, created_at: '', updated_at: '' }] });
+        if (url === '/api/v1/permissions/roles/user' && init?.method === 'PUT') {
+          put = JSON.parse(init.body as string);
+          return json({});
+        }
+        return json({ error: 'Not found', code: 'not_found' }, 404);
+      }),
+    );
+    const { user } = renderApp('/roles');
+    expect(screen.queryByRole('button', { name: 'Edit the host groups of superadmin' })).not.toBeInTheDocument();
+    await user.click(await screen.findByRole('button', { name: 'Edit the host groups of user' }));
+    await user.click(await screen.findByRole('checkbox', { name: 'prod' }));
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(put).toEqual({ host_group_ids: ['g1'] }));
+  });
 });

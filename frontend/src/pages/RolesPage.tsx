@@ -1,6 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { deleteRole, listRoles, saveRole } from '../api/auth';
+import { listGroups } from '../api/fleet';
+import { GroupChip } from '../components/hostBits';
 import { errorMessage } from '../api/errors';
 import { PERMISSIONS, type Permission, type RolePermissions } from '../api/types';
 import { ErrorPanel } from '../components/ErrorPanel';
@@ -19,6 +21,8 @@ export default function RolesPage() {
   const [draft, setDraft] = useState<Draft>({});
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<string | null>(null);
+  const [scoping, setScoping] = useState<RolePermissions | null>(null);
+  const groups = useQuery({ queryKey: ['host-groups'], queryFn: ({ signal }) => listGroups(signal) });
   const queryClient = useQueryClient();
   const toast = useToast();
 
@@ -113,13 +117,31 @@ export default function RolesPage() {
                     })}
                   </tr>
                 ))}
+                <tr>
+                  <th scope="row" className="px-3 py-1.5 text-left font-normal">Host groups (scope)</th>
+                  {roles.data.map((r) => {
+                    const ids = r.host_group_ids ?? [];
+                    const names = ids.map((id) => groups.data?.find((g) => g.id === id)?.name ?? '?');
+                    return (
+                      <td key={r.role} className="px-3 py-1.5 text-center text-xs">
+                        <div>{ids.length === 0 ? 'all hosts' : names.join(', ')}</div>
+                        {r.role !== 'superadmin' ? (
+                          <button type="button" className="text-blue-700 hover:underline dark:text-blue-400" onClick={() => setScoping(r)} aria-label={`Edit the host groups of ${r.role}`}>
+                            edit
+                          </button>
+                        ) : null}
+                      </td>
+                    );
+                  })}
+                </tr>
               </tbody>
             </table>
           </div>
-          <p className="mt-3 text-xs text-slate-500">The superadmin role is fixed. Built-in roles cannot be deleted; a role still assigned to a user cannot be deleted.</p>
+          <p className="mt-3 text-xs text-slate-500">A role limited to host groups sees only hosts in those groups. The superadmin role is fixed. Built-in roles cannot be deleted; a role still assigned to a user cannot be deleted.</p>
         </Card>
       ) : null}
       {creating ? <NewRole onClose={() => setCreating(false)} /> : null}
+      {scoping ? <ScopeDialog role={scoping} groups={groups.data ?? []} onClose={() => setScoping(null)} /> : null}
       {deleting ? (
         <ConfirmDialog title={`Delete role ${deleting}?`} confirmLabel="Delete role" busy={remove.isPending} onCancel={() => setDeleting(null)} onConfirm={() => remove.mutate(deleting)}>
           <p>Only a role that no user has can be deleted.</p>
@@ -161,6 +183,41 @@ function NewRole({ onClose }: { onClose: () => void }) {
           <Button type="submit" variant="primary" disabled={create.isPending}>Create</Button>
         </div>
       </form>
+    </Modal>
+  );
+}
+
+function ScopeDialog({ role, groups, onClose }: { role: RolePermissions; groups: { id: string; name: string; color: string }[]; onClose: () => void }) {
+  const [selected, setSelected] = useState<string[]>(role.host_group_ids ?? []);
+  const [error, setError] = useState<string | null>(null);
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const save = useMutation({
+    mutationFn: () => saveRole(role.role, { host_group_ids: selected }),
+    onSuccess: async () => {
+      toast.show({ kind: 'success', message: `Host groups of ${role.role} saved` });
+      await queryClient.invalidateQueries({ queryKey: ['roles'] });
+      onClose();
+    },
+    onError: (e) => setError(errorMessage(e)),
+  });
+  return (
+    <Modal title={`Host groups of ${role.role}`} onClose={onClose}>
+      <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">No group selected: the role sees every host. Otherwise it sees only hosts in the selected groups.</p>
+      {groups.length === 0 ? <p className="text-sm text-slate-500">No host groups exist yet.</p> : null}
+      <div className="flex flex-wrap gap-3">
+        {groups.map((g) => (
+          <label key={g.id} className="flex items-center gap-1.5 text-sm">
+            <input type="checkbox" checked={selected.includes(g.id)} onChange={(e) => setSelected(e.target.checked ? [...selected, g.id] : selected.filter((x) => x !== g.id))} />
+            <GroupChip group={g} />
+          </label>
+        ))}
+      </div>
+      {error ? <div className="mt-3"><ErrorPanel title="Could not save" message={error} /></div> : null}
+      <div className="mt-4 flex justify-end gap-2">
+        <Button onClick={onClose}>Cancel</Button>
+        <Button variant="primary" onClick={() => save.mutate()} disabled={save.isPending}>Save</Button>
+      </div>
     </Modal>
   );
 }
