@@ -492,6 +492,11 @@ async function main() {
     await page.getByText('Kernel (running)').waitFor();
     await page.getByRole('tab', { name: 'network' }).click();
     await page.getByRole('heading', { name: 'Interfaces' }).waitFor();
+    assert((await page.getByText(/\/\/\d/).count()) === 0, 'an address is shown with a doubled prefix slash');
+    await page.getByRole('tab', { name: 'disks' }).click();
+    await page.locator('[role="tabpanel"] table, [role="tabpanel"] p').first().waitFor();
+    await page.screenshot({ path: path.join(artifacts, 'host-disks.png'), fullPage: true });
+    await page.getByRole('tab', { name: 'network' }).click();
     await page.screenshot({ path: path.join(artifacts, 'host-network.png'), fullPage: true });
     await page.getByRole('tab', { name: 'history' }).click();
     await page.getByRole('table', { name: 'Report history' }).getByText('success').first().waitFor();

@@ -395,7 +395,7 @@ function Network({ host }: { host: HostDetail }) {
                 {(i.addresses ?? []).map((a) => (
                   <li key={a.address}>
                     <Badge color={a.family === 'inet6' ? 'blue' : 'slate'}>{a.family === 'inet6' ? 'IPv6' : 'IPv4'}</Badge> {a.address}
-                    {a.netmask ? `/${a.netmask}` : ''}
+                    {a.netmask ? (a.netmask.startsWith('/') ? a.netmask : ` / ${a.netmask}`) : ''}
                   </li>
                 ))}
               </ul>
