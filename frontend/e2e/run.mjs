@@ -6,9 +6,8 @@
 // Binaries: $PATCHMON_SERVER_BIN and $PATCHMON_AGENT_BIN, by default
 // debug/patchmon-server and debug/patchmon-agent under $CARGO_TARGET_DIR
 // (or ../target). Chromium: $CHROMIUM_PATH, default /usr/bin/chromium.
-// With $PATCHMON_E2E_PERF_HOSTS=N (and $PATCHMON_LOADGEN_BIN, default
-// debug/patchmon-loadgen, built with `--features testkit`) it also enrolls N
-// hosts with a first report each and measures the dashboard and host list.
+// With $PATCHMON_E2E_PERF_HOSTS=N it also enrols N hosts through the API
+// (one report each) and measures the dashboard and host list.
 // Screenshots and the server log go to e2e/artifacts/. Ends with
 // "N passed, M failed"; exits 1 on any failure.
 
@@ -28,7 +27,6 @@ const artifacts = path.join(here, 'artifacts');
 const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.resolve(frontendDir, '../target');
 const serverBin = path.resolve(frontendDir, process.env.PATCHMON_SERVER_BIN ?? path.join(targetDir, 'debug/patchmon-server'));
 const agentBin = path.resolve(frontendDir, process.env.PATCHMON_AGENT_BIN ?? path.join(targetDir, 'debug/patchmon-agent'));
-const loadgenBin = path.resolve(frontendDir, process.env.PATCHMON_LOADGEN_BIN ?? path.join(targetDir, 'debug/patchmon-loadgen'));
 const perfHosts = Number(process.env.PATCHMON_E2E_PERF_HOSTS ?? '0');
 
 const ADMIN = { firstName: 'Eve', lastName: 'Tester', username: 'e2e-admin', email: 'e2e@example.com', password: 'E2e-Secret-Passw0rd!' };
@@ -469,6 +467,53 @@ async function main() {
     return cookies.map((c) => `${c.name}=${c.value}`).join('; ');
   }
 
+  /**
+   * Enrols `n` hosts the way the product does: POST /api/v1/hosts as the
+   * signed-in admin, then one full report each through the agent API with the
+   * new credentials. Reports are the real agent's report of this machine
+   * (`patchmon-agent report --json`), cut to 50 packages and varied by OS and
+   * by which packages are outdated.
+   */
+  async function seedViaApi(n) {
+    const printed = await run(agentBin, ['report', '--json']);
+    assert(printed.code === 0, `patchmon-agent report --json exited ${printed.code}`);
+    const template = JSON.parse(printed.stdout);
+    const cookie = await cookieHeader();
+    const csrf = (await context.cookies(base)).find((c) => c.name === 'patchmon_csrf')?.value;
+    assert(csrf, 'no patchmon_csrf cookie');
+    const oses = [['Ubuntu', '24.04'], ['Ubuntu', '22.04'], ['Debian GNU/Linux', '12 (bookworm)'], ['Rocky Linux', '9.4'], ['Alpine Linux', '3.20']];
+    const basePkgs = template.packages.slice(0, 50);
+    let next = 0;
+    async function worker() {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        const created = await fetch(`${base}/api/v1/hosts`, {
+          method: 'POST',
+          headers: { cookie, 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ friendly_name: `perf-${String(i).padStart(5, '0')}` }),
+        });
+        assert(created.status === 201, `POST /api/v1/hosts answered ${created.status}`);
+        const h = await created.json();
+        const [osType, osVersion] = oses[i % oses.length];
+        const packages = basePkgs.map((p, k) => {
+          const outdated = (i + k) % 17 === 0;
+          return outdated
+            ? { ...p, needsUpdate: true, availableVersion: `${p.currentVersion}+1`, isSecurityUpdate: (i + k) % 34 === 0 }
+            : { ...p, needsUpdate: false, isSecurityUpdate: false, availableVersion: undefined };
+        });
+        const report = { ...template, packages, osType, osVersion, hostname: `perf-${i}.example`, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, machineId: `perf-${i}` };
+        const res = await fetch(`${base}/api/v1/hosts/update`, {
+          method: 'POST',
+          headers: { 'X-API-ID': h.api_id, 'X-API-KEY': h.api_key, 'Content-Type': 'application/json' },
+          body: JSON.stringify(report),
+        });
+        assert(res.status === 200, `report for host ${i} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      }
+    }
+    await Promise.all(Array.from({ length: 8 }, worker));
+  }
+
   let packageName = null;
   await test('host detail tabs: system, network, packages, history; then a package detail', page, async () => {
     await page.getByRole('table', { name: 'Hosts' }).getByRole('link', { name: 'e2e-agent' }).click();
@@ -620,13 +665,9 @@ async function main() {
 
   if (perfHosts > 0) {
     await test(`performance with ${perfHosts} more hosts (figures in the log)`, page, async () => {
-      assert(existsSync(loadgenBin), `loadgen not found at ${loadgenBin} (cargo build -p patchmon-server --features testkit --bin patchmon-loadgen)`);
       const started = Date.now();
-      const seeded = await run(loadgenBin, ['--url', base, '--mode', 'unchanged', '--hosts', String(perfHosts), '--packages', '50', '--reports', '1', '--concurrency', '1'], {
-        env: { ...process.env, DATABASE_URL: dbUrl(work) },
-      });
-      assert(seeded.code === 0, `loadgen exited ${seeded.code}: ${seeded.stderr.slice(-800)}`);
-      log(`seeded ${perfHosts} hosts with a first report each in ${Math.round((Date.now() - started) / 1000)} s`);
+      await seedViaApi(perfHosts);
+      log(`seeded ${perfHosts} hosts through the API (create + one report each) in ${Math.round((Date.now() - started) / 1000)} s`);
       const figures = {};
       // The API alone (no browser), to tell server time from page time.
       const cookie = await cookieHeader();

@@ -100,9 +100,9 @@ function HostHeader({ host, onRegenerated }: { host: HostDetail; onRegenerated: 
     mutationFn: () => deleteHost(host.id),
     onSuccess: async () => {
       toast.show({ kind: 'success', message: `Host ${host.friendly_name} deleted` });
-      // Leave the page first: dropping the query while this page still observes it would re-fetch the deleted host.
-      await navigate('/hosts', { replace: true });
-      queryClient.removeQueries({ queryKey: ['host', host.id] });
+      // The host's own query is left to expire: removing it while this page
+      // still observes it would make the page fetch the deleted host again.
+      void navigate('/hosts', { replace: true });
       await queryClient.invalidateQueries({ queryKey: ['hosts'] });
     },
     onError: (e) => {

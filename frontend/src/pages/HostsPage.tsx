@@ -76,6 +76,8 @@ export default function HostsPage() {
     queryKey: ['dashboard-stats'],
     queryFn: ({ signal }) => getDashboardStats(signal),
     enabled: canDashboard && (wantOs || state.filters.os !== undefined),
+    // Opening the filter should show every OS reported so far, not a cached list.
+    staleTime: 0,
   });
   const canManage = useCan('can_manage_hosts');
   const canExport = useCan('can_export_data');
