@@ -75,6 +75,6 @@ TEST_DATABASE_URL="$PG_URL" cargo test --workspace --all-targets "$@"
 if [ "$FULL" -eq 1 ]; then
     command -v chromium >/dev/null 2>&1 || apt_install chromium
     log "browser end-to-end tests (real server binary serving the built UI, chromium)"
-    cargo build -p patchmon-server --bin patchmon-server
+    cargo build -p patchmon-server --bin patchmon-server -p patchmon-agent --bin patchmon-agent
     (cd frontend && npm run e2e)
 fi
