@@ -605,6 +605,21 @@ async function main() {
     await page.getByRole('table', { name: 'Hosts' }).getByText('No hosts match.').waitFor();
   });
 
+  await test('bulk group change from the hosts table', page, async () => {
+    await page.goto(`${base}/hosts?search=e2e-agent`, { waitUntil: 'load' });
+    const row = page.getByRole('table', { name: 'Hosts' }).getByRole('row').filter({ hasText: 'e2e-agent-renamed' });
+    await row.getByText(GROUP).waitFor();
+    await page.getByRole('checkbox', { name: 'Select e2e-agent-renamed' }).check();
+    await page.getByRole('combobox', { name: 'Group for the selected hosts' }).selectOption({ label: GROUP });
+    await page.getByRole('button', { name: 'Remove from group' }).click();
+    await page.getByText('1 host(s) removed from the group').waitFor();
+    await row.getByText(GROUP).waitFor({ state: 'detached' });
+    await page.getByRole('checkbox', { name: 'Select e2e-agent-renamed' }).check();
+    await page.getByRole('combobox', { name: 'Group for the selected hosts' }).selectOption({ label: GROUP });
+    await page.getByRole('button', { name: 'Add to group' }).click();
+    await row.getByText(GROUP).waitFor();
+  });
+
   await test('users, roles, profile and settings pages load', page, async () => {
     await page.goto(`${base}/users`, { waitUntil: 'load' });
     await page.getByRole('cell', { name: ADMIN.email }).waitFor();

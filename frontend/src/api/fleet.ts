@@ -89,6 +89,16 @@ export async function regenerateCredentials(hostId: string): Promise<CreatedHost
   });
 }
 
+/** Adds, removes or replaces groups on many hosts in one transaction. */
+export async function bulkSetGroups(hostIds: string[], groupIds: string[], mode: 'add' | 'remove' | 'replace'): Promise<number> {
+  const body = expectShape<{ updated: number }>(
+    await request('/api/v1/hosts/bulk/groups', { method: 'PUT', body: { host_ids: hostIds, group_ids: groupIds, mode } }),
+    'hosts/bulk/groups',
+    { updated: 'number' },
+  );
+  return body.updated;
+}
+
 /** Asks the connected agent to report now (409 when it is not connected). */
 export async function fetchReport(hostId: string): Promise<void> {
   await request(`/api/v1/hosts/${id(hostId)}/fetch-report`, { method: 'POST' });

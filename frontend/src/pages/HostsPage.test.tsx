@@ -34,6 +34,7 @@ function fleetApi(views: unknown[] = []) {
   const hostQueries: URLSearchParams[] = [];
   const savedViews: unknown[] = [];
   const statsCalls: string[] = [];
+  const bulkCalls: unknown[] = [];
   const handler = (url: string, init?: RequestInit) => {
     const u = new URL(url, 'http://localhost');
     if (u.pathname === '/api/v1/hosts/views' && init?.method === 'POST') {
@@ -42,6 +43,10 @@ function fleetApi(views: unknown[] = []) {
       return json({ id: 'v-new', ...body, created_at: '', updated_at: '' }, 201);
     }
     if (u.pathname === '/api/v1/hosts/views') return json({ views });
+    if (u.pathname === '/api/v1/hosts/bulk/groups') {
+      bulkCalls.push(JSON.parse(init?.body as string));
+      return json({ updated: 2 });
+    }
     if (u.pathname === '/api/v1/hosts') {
       hostQueries.push(u.searchParams);
       const page = Number(u.searchParams.get('page') ?? '1');
@@ -56,7 +61,7 @@ function fleetApi(views: unknown[] = []) {
     if (u.pathname === '/api/v1/dashboard/stats') return json({ total_hosts: 2, os_distribution: [{ os_type: 'Ubuntu', os_version: '24.04', name: 'Ubuntu 24.04', count: 2 }], agent_versions: [] });
     return json({ error: 'Not found', code: 'not_found' }, 404);
   };
-  return { handler, hostQueries, savedViews, statsCalls, last: () => hostQueries[hostQueries.length - 1] };
+  return { handler, hostQueries, savedViews, statsCalls, bulkCalls, last: () => hostQueries[hostQueries.length - 1] };
 }
 
 describe('Hosts table', () => {
@@ -142,7 +147,7 @@ describe('Hosts table', () => {
     expect(q.get('cols')).toBe('os,security_updates');
     await screen.findByRole('link', { name: 'web-11' });
     // Only the view's columns (plus the name) are shown.
-    expect(screen.getAllByRole('columnheader').map((h) => h.textContent.replace(/[▲▼]/g, '').trim())).toEqual(['Name', 'OS', 'Security']);
+    expect(screen.getAllByRole('columnheader').map((h) => h.textContent.replace(/[▲▼]/g, '').trim())).toEqual(['', 'Name', 'OS', 'Security']);
 
     await user.click(screen.getByRole('checkbox', { name: 'Agent' }));
     await waitFor(() => expect(new URLSearchParams(router.state.location.search).get('cols')).toBe('os,security_updates,agent_version'));
@@ -170,5 +175,32 @@ describe('Hosts table', () => {
     await user.click(os);
     await waitFor(() => expect(within(os).getByRole('option', { name: 'Ubuntu' })).toBeInTheDocument());
     expect(api.statsCalls).toHaveLength(1);
+  });
+
+  it('adds the selected hosts to a group in one call', async () => {
+    const api = fleetApi();
+    stubFetch(withSession(api.handler));
+    const { user } = renderApp('/hosts');
+    await screen.findByRole('link', { name: 'web-11' });
+    await user.click(screen.getByRole('checkbox', { name: 'Select all hosts on this page' }));
+    expect(screen.getByRole('region', { name: 'Selected hosts' })).toHaveTextContent('2 selected');
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Group for the selected hosts' }), 'g1');
+    await user.click(screen.getByRole('button', { name: 'Add to group' }));
+    await waitFor(() => expect(api.bulkCalls).toHaveLength(1));
+    expect(api.bulkCalls[0]).toEqual({
+      host_ids: ['00000000-0000-4000-8000-000000000011', '00000000-0000-4000-8000-000000000012'],
+      group_ids: ['g1'],
+      mode: 'add',
+    });
+    expect(await screen.findByText('2 host(s) added to the group')).toBeInTheDocument();
+    expect(screen.queryByRole('region', { name: 'Selected hosts' })).not.toBeInTheDocument();
+  });
+
+  it('offers no selection to a role that cannot manage hosts', async () => {
+    const api = fleetApi();
+    stubFetch(withSession(api.handler, 'readonly', READONLY_PERMISSIONS));
+    renderApp('/hosts');
+    await screen.findByRole('link', { name: 'web-11' });
+    expect(screen.queryByRole('checkbox', { name: 'Select web-11' })).not.toBeInTheDocument();
   });
 });

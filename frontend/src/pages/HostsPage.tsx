@@ -1,13 +1,14 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { getDashboardStats, exportUrl, listGroups, listHosts } from '../api/fleet';
+import { bulkSetGroups, getDashboardStats, exportUrl, listGroups, listHosts } from '../api/fleet';
+import { useToast } from '../toast/context';
 import { errorMessage } from '../api/errors';
 import { useCan } from '../auth/session';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatRelative, osLabel } from '../components/format';
 import { ConnectedDot, GroupChips, StatusBadge } from '../components/hostBits';
-import { Badge, Card, PageHeader, tableClass, tdClass, thClass } from '../components/ui';
+import { Badge, Button, Card, PageHeader, selectClass, tableClass, tdClass, thClass } from '../components/ui';
 import { HOST_COLUMNS, columnsParam, readColumns, type HostColumn } from '../hosts/columns';
 import { HostViews } from '../hosts/HostViews';
 import type { HostListItem } from '../api/types';
@@ -61,12 +62,27 @@ export default function HostsPage() {
     });
   }
   const params = apiParams(state);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [bulkGroup, setBulkGroup] = useState('');
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const bulk = useMutation({
+    mutationFn: (mode: 'add' | 'remove') => bulkSetGroups([...selected], [bulkGroup], mode),
+    onSuccess: async (n, mode) => {
+      toast.show({ kind: 'success', message: `${n} host(s) ${mode === 'add' ? 'added to' : 'removed from'} the group` });
+      setSelected(new Set());
+      await queryClient.invalidateQueries({ queryKey: ['hosts'] });
+      await queryClient.invalidateQueries({ queryKey: ['host-groups'] });
+    },
+    onError: (e) => toast.show({ kind: 'error', message: `Group change failed: ${errorMessage(e)}` }),
+  });
   const hosts = useQuery({
     queryKey: ['hosts', params],
     queryFn: ({ signal }) => listHosts(params, signal),
     placeholderData: keepPreviousData,
   });
   const groups = useQuery({ queryKey: ['host-groups'], queryFn: ({ signal }) => listGroups(signal) });
+  const pageIds = hosts.data?.hosts.map((h) => h.id) ?? [];
   const canDashboard = useCan('can_view_dashboard');
   // The OS filter's choices come from the dashboard statistics, which cost the
   // server a fleet-wide aggregation: read them only once the user reaches for
@@ -138,11 +154,37 @@ export default function HostsPage() {
           </details>
           <HostViews state={state} columns={columns} />
         </div>
+        {canManage && selected.size > 0 ? (
+          <div role="region" aria-label="Selected hosts" className="mb-3 flex flex-wrap items-center gap-2 rounded-md bg-blue-50 p-2 text-sm dark:bg-blue-950/40">
+            <span>{selected.size} selected</span>
+            <select aria-label="Group for the selected hosts" className={selectClass} value={bulkGroup} onChange={(e) => setBulkGroup(e.target.value)}>
+              <option value="">Choose a group…</option>
+              {(groups.data ?? []).map((g) => (
+                <option key={g.id} value={g.id}>
+                  {g.name}
+                </option>
+              ))}
+            </select>
+            <Button onClick={() => bulk.mutate('add')} disabled={!bulkGroup || bulk.isPending}>Add to group</Button>
+            <Button onClick={() => bulk.mutate('remove')} disabled={!bulkGroup || bulk.isPending}>Remove from group</Button>
+            <Button variant="ghost" onClick={() => setSelected(new Set())}>Clear selection</Button>
+          </div>
+        ) : null}
         {hosts.isError ? <ErrorPanel title="Could not load hosts" message={errorMessage(hosts.error)} onRetry={() => void hosts.refetch()} /> : null}
         <div className="overflow-x-auto">
           <table className={tableClass} aria-label="Hosts" aria-busy={hosts.isFetching}>
             <thead>
               <tr>
+                {canManage ? (
+                  <th className={`${thClass} w-8`}>
+                    <input
+                      type="checkbox"
+                      aria-label="Select all hosts on this page"
+                      checked={pageIds.length > 0 && pageIds.every((id) => selected.has(id))}
+                      onChange={(e) => setSelected(e.target.checked ? new Set([...selected, ...pageIds]) : new Set([...selected].filter((id) => !pageIds.includes(id))))}
+                    />
+                  </th>
+                ) : null}
                 <SortHeader column="friendly_name" label="Name" state={state} onChange={update} />
                 {HOST_COLUMNS.filter((c) => columns.includes(c.id)).map((c) =>
                   c.sort ? (
@@ -156,16 +198,31 @@ export default function HostsPage() {
             <tbody className={`divide-y divide-slate-100 dark:divide-slate-800 ${hosts.isPlaceholderData ? 'opacity-60' : ''}`}>
               {hosts.isPending ? (
                 <tr>
-                  <td colSpan={columns.length + 1} className={tdClass}>Loading…</td>
+                  <td colSpan={columns.length + (canManage ? 2 : 1)} className={tdClass}>Loading…</td>
                 </tr>
               ) : null}
               {hosts.data?.hosts.length === 0 ? (
                 <tr>
-                  <td colSpan={columns.length + 1} className={`${tdClass} text-center text-slate-500`}>No hosts match.</td>
+                  <td colSpan={columns.length + (canManage ? 2 : 1)} className={`${tdClass} text-center text-slate-500`}>No hosts match.</td>
                 </tr>
               ) : null}
               {hosts.data?.hosts.map((h) => (
                 <tr key={h.id} className="hover:bg-slate-50 dark:hover:bg-slate-800/50">
+                  {canManage ? (
+                    <td className={`${tdClass} w-8`}>
+                      <input
+                        type="checkbox"
+                        aria-label={`Select ${h.friendly_name}`}
+                        checked={selected.has(h.id)}
+                        onChange={(e) => {
+                          const next = new Set(selected);
+                          if (e.target.checked) next.add(h.id);
+                          else next.delete(h.id);
+                          setSelected(next);
+                        }}
+                      />
+                    </td>
+                  ) : null}
                   <td className={tdClass}>
                     <div className="flex items-center gap-2">
                       <ConnectedDot connected={h.connected} />
