@@ -12,7 +12,8 @@ UPDATE hosts SET
     pkg_outdated = (SELECT COUNT(*) FROM host_packages hp WHERE hp.host_id = hosts.id AND hp.needs_update),
     pkg_security = (SELECT COUNT(*) FROM host_packages hp WHERE hp.host_id = hosts.id AND hp.needs_update AND hp.is_security_update);
 
-CREATE INDEX hosts_friendly_name ON hosts (friendly_name);
+-- The host list's default order (case-insensitive name, then id).
+CREATE INDEX hosts_friendly_name ON hosts (LOWER(friendly_name), id);
 CREATE INDEX hosts_os_type ON hosts (os_type);
 CREATE INDEX hosts_pkg_outdated ON hosts (pkg_outdated);
 CREATE INDEX host_packages_outdated ON host_packages (package_id) WHERE needs_update;

@@ -83,30 +83,23 @@ pub async fn query_packages(
         ));
     }
     let needs = parse_bool("needs_update", p.needs_update.as_deref())?;
-    let security = parse_bool("security", p.security.as_deref())?;
-    // Only packages outdated somewhere: start from the partial index.
-    if needs == Some(true) || security == Some(true) {
-        let sec = if security == Some(true) {
-            " AND o.is_security_update"
-        } else {
-            ""
-        };
-        sql.push(&format!(
-            " AND hp.package_id IN (SELECT o.package_id FROM host_packages o WHERE o.needs_update{sec}{})",
-            scope.host_in("o.host_id")
-        ));
-    }
+    let security_filter = parse_bool("security", p.security.as_deref())?;
     sql.push(" GROUP BY hp.package_id");
-    match (needs, security) {
-        (Some(false), _) => {
-            sql.push(" HAVING SUM(CASE WHEN hp.needs_update THEN 1 ELSE 0 END) = 0");
-        }
-        (_, Some(false)) => {
-            sql.push(
-                " HAVING SUM(CASE WHEN hp.needs_update AND hp.is_security_update THEN 1 ELSE 0 END) = 0",
-            );
-        }
-        _ => {}
+    let outdated = "SUM(CASE WHEN hp.needs_update THEN 1 ELSE 0 END)";
+    let security = "SUM(CASE WHEN hp.needs_update AND hp.is_security_update THEN 1 ELSE 0 END)";
+    let mut having = Vec::new();
+    match needs {
+        Some(true) => having.push(format!("{outdated} > 0")),
+        Some(false) => having.push(format!("{outdated} = 0")),
+        None => {}
+    }
+    match security_filter {
+        Some(true) => having.push(format!("{security} > 0")),
+        Some(false) => having.push(format!("{security} = 0")),
+        None => {}
+    }
+    if !having.is_empty() {
+        sql.push(&format!(" HAVING {}", having.join(" AND ")));
     }
     sql.push(JOIN);
     let mut count = sql.clone();
