@@ -8,16 +8,19 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod enroll;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod hosts;
+pub mod public_api;
 pub mod rbac;
 pub mod reports;
 pub mod settings;
 pub mod state;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tokens;
 pub mod users;
 pub mod web;
 
@@ -42,6 +45,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(agents::router(&state))
         .merge(health::router())
+        .merge(enroll::router())
+        .merge(public_api::router())
         .merge(rbac::user_api(&state).into_parts().0)
         .fallback(web::fallback)
         .layer(

@@ -6,6 +6,8 @@
 mod auth;
 mod bad_input;
 mod cli;
+mod enroll;
+mod integration_api;
 mod oidc;
 mod rbac;
 mod reports;
