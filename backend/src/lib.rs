@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod hosts;
+pub mod openapi;
 pub mod public_api;
 pub mod rbac;
 pub mod reports;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(enroll::router())
         .merge(public_api::router())
+        .merge(openapi::router(&state))
         .merge(rbac::user_api(&state).into_parts().0)
         .fallback(web::fallback)
         .layer(

@@ -301,6 +301,15 @@ fn compact(status: StatusCode, v: &Value) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auto-enrollment/enroll",
+    tag = "Auto-enrollment",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn enroll(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -372,6 +381,15 @@ async fn enroll(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auto-enrollment/enroll/bulk",
+    tag = "Auto-enrollment",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn enroll_bulk(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -485,6 +503,15 @@ pub async fn script_base_url(state: &AppState) -> Result<String, AppError> {
         .unwrap_or_else(|| state.config().public_url()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auto-enrollment/script",
+    tag = "Auto-enrollment",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn script(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -580,6 +607,11 @@ pub fn render_script(template: &str, vars: &[(&str, &str)], now: DateTime<Utc>) 
     out.push_str(rest);
     out
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(enroll, enroll_bulk, script))]
+pub(crate) struct Api;
 
 #[cfg(test)]
 mod tests {

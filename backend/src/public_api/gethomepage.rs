@@ -21,6 +21,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/gethomepage/health", get(health))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/gethomepage/health",
+    tag = "GetHomepage",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn health(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -35,6 +44,15 @@ async fn health(
 }
 
 /// The fleet numbers of the widget. Every count is computed in one read.
+#[utoipa::path(
+    get,
+    path = "/api/v1/gethomepage/stats",
+    tag = "GetHomepage",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn stats(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -100,3 +118,8 @@ async fn stats(
     out["os_distribution"] = Value::Array(os_distribution);
     Ok(Json(out))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(stats, health))]
+pub(crate) struct Api;

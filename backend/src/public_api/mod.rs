@@ -148,6 +148,15 @@ struct ListQuery {
     include: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api/hosts",
+    tag = "Integration API",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list_hosts(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -287,6 +296,16 @@ async fn host_request(
     load_host(state, id).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api/hosts/{id}/stats",
+    tag = "Integration API",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_stats(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -317,6 +336,16 @@ async fn host_groups_of(state: &AppState, id: Uuid) -> ApiResult<Vec<(Uuid, Stri
         .bind(id).fetch_all(p).await)?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api/hosts/{id}/info",
+    tag = "Integration API",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_info(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -373,6 +402,16 @@ fn interfaces_json(raw: Option<DbJson<Value>>) -> Value {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api/hosts/{id}/network",
+    tag = "Integration API",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_network(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -406,6 +445,16 @@ fn megabytes(gb: Option<f64>) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api/hosts/{id}/system",
+    tag = "Integration API",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_system(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -449,6 +498,16 @@ struct PackagesQuery {
     updates_only: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api/hosts/{id}/packages",
+    tag = "Integration API",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_packages(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -527,6 +586,16 @@ struct ReportRow {
     error_message: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api/hosts/{id}/package_reports",
+    tag = "Integration API",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_package_reports(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -578,6 +647,16 @@ struct JobRow {
     output: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api/hosts/{id}/agent_queue",
+    tag = "Integration API",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_agent_queue(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -638,6 +717,16 @@ async fn host_agent_queue(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api/hosts/{id}/notes",
+    tag = "Integration API",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_notes(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -651,6 +740,16 @@ async fn host_notes(
 const DOCKER_DESCRIPTION: &str = "Monitor Docker containers, images, volumes, and networks. \
     Collects real-time container status events.";
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api/hosts/{id}/integrations",
+    tag = "Integration API",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_integrations(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -670,6 +769,16 @@ async fn host_integrations(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/api/hosts/{id}",
+    tag = "Integration API",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn delete_host(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -695,3 +804,20 @@ async fn delete_host(
         }
     })))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_hosts,
+    delete_host,
+    host_stats,
+    host_info,
+    host_network,
+    host_system,
+    host_packages,
+    host_package_reports,
+    host_agent_queue,
+    host_notes,
+    host_integrations
+))]
+pub(crate) struct Api;

@@ -161,6 +161,15 @@ async fn present(state: &AppState, t: &Token) -> AppResult<Value> {
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auto-enrollment/tokens",
+    tag = "Integration tokens",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list(State(state): State<AppState>) -> AppResult<Json<Vec<Value>>> {
     const SQL: &str = concat!(
         "SELECT ",
@@ -181,6 +190,16 @@ async fn load(state: &AppState, id: Uuid) -> AppResult<Token> {
         .ok_or_else(|| AppError::NotFound("Token not found".into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auto-enrollment/tokens/{token_id}",
+    tag = "Integration tokens",
+    params(("token_id" = String, Path, description = "token id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn get_one(
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
@@ -189,6 +208,15 @@ async fn get_one(
     Ok(Json(present(&state, &t).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auto-enrollment/tokens",
+    tag = "Integration tokens",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -305,6 +333,16 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/auto-enrollment/tokens/{token_id}",
+    tag = "Integration tokens",
+    params(("token_id" = String, Path, description = "token id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -383,6 +421,16 @@ async fn update(
     })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/auto-enrollment/tokens/{token_id}",
+    tag = "Integration tokens",
+    params(("token_id" = String, Path, description = "token id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -413,3 +461,8 @@ async fn delete(
         "deleted_token": { "id": id, "token_name": name },
     })))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, get_one, update, delete))]
+pub(crate) struct Api;

@@ -9,6 +9,7 @@ mod cli;
 mod enroll;
 mod integration_api;
 mod oidc;
+mod openapi;
 mod rbac;
 mod reports;
 mod tfa;
