@@ -29,6 +29,8 @@ use crate::with_db;
 
 const PROXMOX_SCRIPT: &str = include_str!("proxmox-lxc.sh");
 const DIRECT_HOST_SCRIPT: &str = include_str!("direct-host.sh");
+/// Helpers both scripts use, inserted at their `# @common@` line.
+const COMMON_SH: &str = include_str!("common.sh");
 
 /// Most hosts one bulk request may carry.
 pub const BULK_MAX: usize = 50;
@@ -301,6 +303,25 @@ fn compact(status: StatusCode, v: &Value) -> Response {
         .into_response()
 }
 
+/// Rate limit, header credentials, then the body: the common start of both
+/// enrollment endpoints (credentials are checked before the body is judged).
+async fn admit<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: &ClientInfo,
+    body: Result<AppJson<T>, AppError>,
+) -> Result<(Token, T), Response> {
+    if let Some(r) = rate_limit(state, client) {
+        return Err(r);
+    }
+    let creds = token_auth::enrollment_credentials(headers, None, None);
+    let token = token_auth::enrollment(state, creds, client)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let AppJson(body) = body.map_err(IntoResponse::into_response)?;
+    Ok((token, body))
+}
+
 #[utoipa::path(
     post,
     path = "/api/v1/auto-enrollment/enroll",
@@ -316,17 +337,9 @@ async fn enroll(
     client: ClientInfo,
     body: Result<AppJson<EnrollBody>, AppError>,
 ) -> Response {
-    if let Some(r) = rate_limit(&state, &client) {
-        return r;
-    }
-    let creds = token_auth::enrollment_credentials(&headers, None, None);
-    let token = match token_auth::enrollment(&state, creds, &client).await {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
-    let AppJson(body) = match body {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
+    let (token, body) = match admit(&state, &headers, &client, body).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let host = match validate(body) {
         Ok(h) => h,
@@ -396,17 +409,9 @@ async fn enroll_bulk(
     client: ClientInfo,
     body: Result<AppJson<BulkBody>, AppError>,
 ) -> Response {
-    if let Some(r) = rate_limit(&state, &client) {
-        return r;
-    }
-    let creds = token_auth::enrollment_credentials(&headers, None, None);
-    let token = match token_auth::enrollment(&state, creds, &client).await {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
-    let AppJson(body) = match body {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
+    let (token, body) = match admit(&state, &headers, &client, body).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let hosts = body.hosts.unwrap_or_default();
     if hosts.is_empty() || hosts.len() > BULK_MAX {
@@ -604,7 +609,7 @@ pub fn render_script(template: &str, vars: &[(&str, &str)], now: DateTime<Utc>) 
             sh_quote(v)
         ));
     }
-    out.push_str(rest);
+    out.push_str(&rest.replacen("# @common@\n", COMMON_SH, 1));
     out
 }
 

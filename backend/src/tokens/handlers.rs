@@ -124,6 +124,29 @@ async fn resolve_group(state: &AppState, id: Option<&str>) -> AppResult<Option<U
         .ok_or_else(|| AppError::BadRequest("Host group not found".into()))
 }
 
+/// Writes a token event to the audit log.
+async fn audit_token(
+    state: &AppState,
+    client: &ClientInfo,
+    me: &CurrentUser,
+    event: &str,
+    details: Value,
+) {
+    audit::record(
+        state,
+        client,
+        Event {
+            event,
+            success: true,
+            actor_id: Some(me.id()),
+            username: Some(&me.session.user.username),
+            details: Some(details),
+            ..Default::default()
+        },
+    )
+    .await;
+}
+
 /// A token as the list and detail answers show it (never the secret).
 async fn present(state: &AppState, t: &Token) -> AppResult<Value> {
     let group: Option<(Uuid, String, String)> = match t.default_host_group_id {
@@ -303,19 +326,12 @@ async fn create(
         .await
         .map(|_| ()))?;
     drop(_w);
-    audit::record(
+    audit_token(
         &state,
         &client,
-        Event {
-            event: "token_created",
-            success: true,
-            actor_id: Some(me.id()),
-            username: Some(&me.session.user.username),
-            details: Some(
-                json!({ "token_id": id, "token_name": name, "integration_type": kind.as_str() }),
-            ),
-            ..Default::default()
-        },
+        &me,
+        "token_created",
+        json!({ "token_id": id, "token_name": name, "integration_type": kind.as_str() }),
     )
     .await;
     let t = load(&state, id).await?;
@@ -401,17 +417,12 @@ async fn update(
         .await
         .map(|_| ()))?;
     drop(_w);
-    audit::record(
+    audit_token(
         &state,
         &client,
-        Event {
-            event: "token_updated",
-            success: true,
-            actor_id: Some(me.id()),
-            username: Some(&me.session.user.username),
-            details: Some(json!({ "token_id": id, "is_active": active })),
-            ..Default::default()
-        },
+        &me,
+        "token_updated",
+        json!({ "token_id": id, "is_active": active }),
     )
     .await;
     let t = load(&state, id).await?;
@@ -443,17 +454,12 @@ async fn delete(
         .bind(id).fetch_optional(p).await)?;
     drop(_w);
     let name = name.ok_or_else(|| AppError::NotFound("Token not found".into()))?;
-    audit::record(
+    audit_token(
         &state,
         &client,
-        Event {
-            event: "token_deleted",
-            success: true,
-            actor_id: Some(me.id()),
-            username: Some(&me.session.user.username),
-            details: Some(json!({ "token_id": id, "token_name": name })),
-            ..Default::default()
-        },
+        &me,
+        "token_deleted",
+        json!({ "token_id": id, "token_name": name }),
     )
     .await;
     Ok(Json(json!({
