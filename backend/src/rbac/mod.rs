@@ -320,6 +320,7 @@ pub fn user_api(state: &AppState) -> ApiRouter {
     let api = crate::auth::audit::routes(api);
     let api = crate::agents::user_routes(api);
     let api = crate::tokens::handlers::routes(api);
+    let api = crate::fleet::routes(api);
     handlers::routes(api)
 }
 

@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod cli;
 mod enroll;
+mod fleet;
 mod integration_api;
 mod oidc;
 mod openapi;
