@@ -134,7 +134,8 @@ pub async fn compute(state: &AppState, user: &CurrentUser) -> AppResult<Value> {
 
     let connected = if scope.is_scoped() {
         let mut q = scope.sql();
-        q.push("SELECT api_id FROM hosts WHERE ").push(scope.filter());
+        q.push("SELECT api_id FROM hosts WHERE ")
+            .push(scope.filter());
         let ids: Vec<(String,)> = fetch_all(state.db(), &q).await?;
         ids.iter()
             .filter(|(a,)| state.hub().is_connected(a))
@@ -165,6 +166,15 @@ pub async fn compute(state: &AppState, user: &CurrentUser) -> AppResult<Value> {
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/stats",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn stats(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
     Ok(Json(compute(&state, &user).await?))
 }
@@ -185,6 +195,15 @@ struct Point {
     offline_hosts: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/trends",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn trends(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -209,3 +228,8 @@ async fn trends(
         json!({"days": days, "scoped": false, "points": points}),
     ))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(stats, trends))]
+pub(crate) struct Api;

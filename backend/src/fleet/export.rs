@@ -89,6 +89,15 @@ fn snake<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/export",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn hosts(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -104,10 +113,23 @@ async fn hosts(
         Format::Csv => {
             let mut out = csv_line(
                 &[
-                    "id", "friendly_name", "hostname", "ip", "os_type", "os_version", "architecture",
-                    "agent_version", "status", "effective_status", "total_packages",
-                    "updates_available", "security_updates", "needs_reboot", "groups",
-                    "last_update", "created_at",
+                    "id",
+                    "friendly_name",
+                    "hostname",
+                    "ip",
+                    "os_type",
+                    "os_version",
+                    "architecture",
+                    "agent_version",
+                    "status",
+                    "effective_status",
+                    "total_packages",
+                    "updates_available",
+                    "security_updates",
+                    "needs_reboot",
+                    "groups",
+                    "last_update",
+                    "created_at",
                 ]
                 .map(str::to_owned),
             );
@@ -142,6 +164,15 @@ async fn hosts(
     Ok(attachment(body, fmt, "hosts", &state))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/packages/export",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn packages(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -157,8 +188,15 @@ async fn packages(
         Format::Csv => {
             let mut out = csv_line(
                 &[
-                    "id", "name", "description", "category", "latest_version", "hosts",
-                    "outdated_hosts", "security_hosts", "is_security_update",
+                    "id",
+                    "name",
+                    "description",
+                    "category",
+                    "latest_version",
+                    "hosts",
+                    "outdated_hosts",
+                    "security_hosts",
+                    "is_security_update",
                 ]
                 .map(str::to_owned),
             );
@@ -180,6 +218,11 @@ async fn packages(
     };
     Ok(attachment(body, fmt, "packages", &state))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(hosts, packages))]
+pub(crate) struct Api;
 
 #[cfg(test)]
 mod tests {

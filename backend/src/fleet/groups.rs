@@ -66,6 +66,15 @@ async fn query_groups(state: &AppState, scope: &Scope, one: Option<Uuid>) -> App
     fetch_all(state.db(), &sql).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/host-groups",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
     let scope = Scope::of(&state, &user).await?;
     let groups = query_groups(&state, &scope, None).await?;
@@ -84,6 +93,16 @@ struct MemberRow {
     last_update: Option<DateTime<Utc>>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/host-groups/{group_id}",
+    tag = "Fleet",
+    params(("group_id" = String, Path, description = "group id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn get_one(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -166,11 +185,22 @@ fn validate(b: GroupBody, creating: bool) -> AppResult<Valid> {
 
 fn name_taken(e: AppError) -> AppError {
     match e {
-        AppError::Conflict(_) => AppError::Conflict("A host group with this name already exists".into()),
+        AppError::Conflict(_) => {
+            AppError::Conflict("A host group with this name already exists".into())
+        }
         other => other,
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/host-groups",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -199,6 +229,16 @@ async fn create(
     Ok((StatusCode::CREATED, Json(g)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/host-groups/{group_id}",
+    tag = "Fleet",
+    params(("group_id" = String, Path, description = "group id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -233,6 +273,16 @@ async fn update(
     Ok(Json(g))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/host-groups/{group_id}",
+    tag = "Fleet",
+    params(("group_id" = String, Path, description = "group id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -270,3 +320,8 @@ async fn delete(
         json!({"message": "Host group deleted", "hosts_detached": detached}),
     ))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, get_one, update, delete))]
+pub(crate) struct Api;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -35,13 +35,12 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
         .get("/api/v1/hosts/{host_id}/packages", VIEW, packages)
         .get("/api/v1/hosts/{host_id}/repositories", VIEW, repositories)
         .get("/api/v1/hosts/{host_id}/history", VIEW, history)
-        .route(
-            Method::PATCH,
+        .patch(
             "/api/v1/hosts/{host_id}/friendly-name",
             MANAGE,
             friendly_name,
         )
-        .route(Method::PATCH, "/api/v1/hosts/{host_id}/notes", MANAGE, notes)
+        .patch("/api/v1/hosts/{host_id}/notes", MANAGE, notes)
         .put("/api/v1/hosts/{host_id}/groups", MANAGE, set_groups)
         .post(
             "/api/v1/hosts/{host_id}/regenerate-credentials",
@@ -309,7 +308,10 @@ fn list_order(sql: &mut Sql, p: &HostListParams, c: &Cutoffs) -> AppResult<()> {
 }
 
 /// Group memberships of the given hosts (all hosts when `ids` is None).
-async fn groups_of(state: &AppState, ids: Option<&[Uuid]>) -> AppResult<HashMap<Uuid, Vec<GroupRef>>> {
+async fn groups_of(
+    state: &AppState,
+    ids: Option<&[Uuid]>,
+) -> AppResult<HashMap<Uuid, Vec<GroupRef>>> {
     #[derive(sqlx::FromRow)]
     struct M {
         host_id: Uuid,
@@ -380,12 +382,16 @@ pub async fn query_hosts(
     let page = p.page.resolve(50)?;
 
     let mut sql = scope.sql();
-    sql.push("SELECT ").push(LIST_COLUMNS).push(" FROM hosts WHERE ");
+    sql.push("SELECT ")
+        .push(LIST_COLUMNS)
+        .push(" FROM hosts WHERE ");
     list_filters(&mut sql, &scope, p, &c)?;
     let mut count = sql.clone();
-    count.text = count
-        .text
-        .replacen(&format!("SELECT {LIST_COLUMNS} FROM"), "SELECT COUNT(*) FROM", 1);
+    count.text = count.text.replacen(
+        &format!("SELECT {LIST_COLUMNS} FROM"),
+        "SELECT COUNT(*) FROM",
+        1,
+    );
     list_order(&mut sql, p, &c)?;
     if paged {
         page.sql(&mut sql);
@@ -413,6 +419,15 @@ pub async fn query_hosts(
     Ok((items, pagination))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -432,6 +447,15 @@ struct CreateHost {
     group_ids: Vec<Uuid>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -551,8 +575,10 @@ pub async fn visible_host(state: &AppState, user: &CurrentUser, id: Uuid) -> App
     let scope = Scope::of(state, user).await?;
     let mut sql = scope.sql();
     let a = sql.arg(Bind::Uuid(id));
-    sql.push(&format!("SELECT api_id FROM hosts WHERE hosts.id = {a} AND "))
-        .push(scope.filter());
+    sql.push(&format!(
+        "SELECT api_id FROM hosts WHERE hosts.id = {a} AND "
+    ))
+    .push(scope.filter());
     let rows: Vec<(String,)> = fetch_all(state.db(), &sql).await?;
     rows.into_iter()
         .next()
@@ -582,7 +608,10 @@ pub async fn host_detail(state: &AppState, user: &CurrentUser, id: Uuid) -> AppR
         .next()
         .ok_or_else(host_not_found)?;
     let c = Cutoffs::load(state).await?;
-    let groups = groups_of(state, Some(&[r.id])).await?.remove(&r.id).unwrap_or_default();
+    let groups = groups_of(state, Some(&[r.id]))
+        .await?
+        .remove(&r.id)
+        .unwrap_or_default();
     let conn = state.hub().state(&r.api_id, state.now());
     let j = |v: Option<SqlJson<Value>>| v.map(|v| v.0);
     Ok(json!({
@@ -624,6 +653,16 @@ pub async fn host_detail(state: &AppState, user: &CurrentUser, id: Uuid) -> AppR
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host_id}",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -659,6 +698,16 @@ struct HostPackageRow {
     updated_at: DateTime<Utc>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host_id}/packages",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn packages(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -690,9 +739,9 @@ async fn packages(
     let order = match p.sort.as_deref().map(str::trim) {
         None | Some("") | Some("name") => format!("p.name {dir}"),
         Some("needs_update") => format!("hp.needs_update {dir}, p.name ASC"),
-        Some("security") => format!(
-            "hp.is_security_update {dir}, hp.needs_update {dir}, p.name ASC"
-        ),
+        Some("security") => {
+            format!("hp.is_security_update {dir}, hp.needs_update {dir}, p.name ASC")
+        }
         Some(_) => {
             return Err(AppError::BadRequest(
                 "sort must be name, needs_update or security".into(),
@@ -721,6 +770,16 @@ struct HostRepoRow {
     is_enabled: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host_id}/repositories",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn repositories(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -752,6 +811,16 @@ struct HistoryRow {
     error_message: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host_id}/history",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn history(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -783,6 +852,16 @@ struct FriendlyName {
     friendly_name: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/hosts/{host_id}/friendly-name",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn friendly_name(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -808,6 +887,16 @@ struct Notes {
 
 pub const MAX_NOTES: usize = 10_000;
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/hosts/{host_id}/notes",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn notes(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -815,7 +904,10 @@ async fn notes(
     AppJson(body): AppJson<Notes>,
 ) -> AppResult<Json<Value>> {
     let notes = body.notes.filter(|n| !n.trim().is_empty());
-    if notes.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTES) {
+    if notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NOTES)
+    {
         return Err(AppError::BadRequest(format!(
             "notes must be at most {MAX_NOTES} characters"
         )));
@@ -904,6 +996,16 @@ async fn change_groups(
     Ok(n)
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/hosts/{host_id}/groups",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn set_groups(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -930,6 +1032,15 @@ struct BulkGroups {
 
 pub const MAX_BULK: usize = 10_000;
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/hosts/bulk/groups",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn bulk_groups(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -975,6 +1086,16 @@ async fn bulk_groups(
     Ok(Json(json!({ "updated": n })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/hosts/{host_id}",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -985,6 +1106,16 @@ async fn delete(
     Ok(Json(json!({ "message": "Host deleted" })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host_id}/regenerate-credentials",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn regenerate(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -1001,6 +1132,16 @@ async fn regenerate(
 
 /// `POST /hosts/{hostId}/fetch-report`: asks the connected agent for a full
 /// report now (`report_now` over its WebSocket). 409 when it is not connected.
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host_id}/fetch-report",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn fetch_report(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -1017,3 +1158,22 @@ async fn fetch_report(
         Err(e) => Err(AppError::Unavailable(e.to_string())),
     }
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list,
+    create,
+    bulk_groups,
+    detail,
+    delete,
+    packages,
+    repositories,
+    history,
+    set_groups,
+    regenerate,
+    friendly_name,
+    notes,
+    fetch_report
+))]
+pub(crate) struct Api;

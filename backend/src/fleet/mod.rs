@@ -266,7 +266,9 @@ pub fn parse_bool(name: &str, v: Option<&str>) -> AppResult<Option<bool>> {
         None | Some("") => Ok(None),
         Some("true" | "1") => Ok(Some(true)),
         Some("false" | "0") => Ok(Some(false)),
-        Some(_) => Err(AppError::BadRequest(format!("{name} must be true or false"))),
+        Some(_) => Err(AppError::BadRequest(format!(
+            "{name} must be true or false"
+        ))),
     }
 }
 

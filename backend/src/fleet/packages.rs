@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    Bind, PageParams, Pagination, Scope, fetch_all, fetch_scalar, like_pattern,
-    parse_bool, parse_order,
+    Bind, PageParams, Pagination, Scope, fetch_all, fetch_scalar, like_pattern, parse_bool,
+    parse_order,
 };
 use crate::error::{AppError, AppResult};
 use crate::extract::AppPath;
@@ -75,7 +75,9 @@ pub async fn query_packages(
     let page = p.page.resolve(50)?;
     let dir = parse_order(p.order.as_deref())?;
     let mut sql = scope.sql();
-    sql.push(OUTER).push(INNER).push(&scope.host_in("hp.host_id"));
+    sql.push(OUTER)
+        .push(INNER)
+        .push(&scope.host_in("hp.host_id"));
     if let Some(pat) = like_pattern(p.search.as_deref().unwrap_or(""))? {
         let a = sql.arg(Bind::Str(pat));
         sql.push(&format!(
@@ -139,13 +141,24 @@ pub async fn query_packages(
     Ok((rows, pagination))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/packages",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(p): Query<PackageListParams>,
 ) -> AppResult<Json<Value>> {
     let (packages, pagination) = query_packages(&state, &user, &p, true).await?;
-    Ok(Json(json!({"packages": packages, "pagination": pagination})))
+    Ok(Json(
+        json!({"packages": packages, "pagination": pagination}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +188,16 @@ struct PackageHostRow {
     updated_at: DateTime<Utc>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/packages/{package_id}",
+    tag = "Fleet",
+    params(("package_id" = String, Path, description = "package id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -186,7 +209,9 @@ async fn detail(
     let not_found = || AppError::NotFound("Package not found".into());
 
     let mut sql = scope.sql();
-    sql.push(OUTER).push(INNER).push(&scope.host_in("hp.host_id"));
+    sql.push(OUTER)
+        .push(INNER)
+        .push(&scope.host_in("hp.host_id"));
     let a = sql.arg(Bind::Uuid(id));
     sql.push(&format!(" AND hp.package_id = {a} GROUP BY hp.package_id"))
         .push(JOIN);
@@ -237,3 +262,8 @@ async fn detail(
     out["pagination"] = serde_json::to_value(page.pagination(total)).map_err(AppError::internal)?;
     Ok(Json(out))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, detail))]
+pub(crate) struct Api;

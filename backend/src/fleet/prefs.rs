@@ -124,6 +124,15 @@ fn name_conflict(e: sqlx::Error) -> AppError {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/views",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list_views(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
     const SQL: &str = concat!(
         "SELECT id, name, columns, sort, sort_order, filters, is_default, created_at, updated_at ",
@@ -191,6 +200,15 @@ async fn save_view(
     Ok(id)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/views",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn create_view(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -198,9 +216,22 @@ async fn create_view(
 ) -> AppResult<(StatusCode, Json<ViewRow>)> {
     let v = validate(body)?;
     let id = save_view(&state, user.id(), None, v).await?;
-    Ok((StatusCode::CREATED, Json(one_view(&state, user.id(), id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(one_view(&state, user.id(), id).await?),
+    ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/hosts/views/{view_id}",
+    tag = "Fleet",
+    params(("view_id" = String, Path, description = "view id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn update_view(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -212,6 +243,16 @@ async fn update_view(
     Ok(Json(one_view(&state, user.id(), id).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/hosts/views/{view_id}",
+    tag = "Fleet",
+    params(("view_id" = String, Path, description = "view id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn delete_view(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -242,6 +283,15 @@ struct Layout {
     layout: Option<Vec<Card>>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard-preferences",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn get_dashboard(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
     const SQL: &str = "SELECT layout, updated_at FROM dashboard_preferences WHERE user_id = $1";
     let row: Option<(SqlJson<Value>, DateTime<Utc>)> =
@@ -252,6 +302,15 @@ async fn get_dashboard(State(state): State<AppState>, user: CurrentUser) -> AppR
     }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/dashboard-preferences",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn put_dashboard(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -261,7 +320,9 @@ async fn put_dashboard(
         .layout
         .ok_or_else(|| AppError::BadRequest("layout is required".into()))?;
     if cards.len() > 100 {
-        return Err(AppError::BadRequest("layout may hold at most 100 cards".into()));
+        return Err(AppError::BadRequest(
+            "layout may hold at most 100 cards".into(),
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     for c in &cards {
@@ -288,3 +349,15 @@ async fn put_dashboard(
     with_db!(state.db(), p => sqlx::query(SQL).bind(user.id()).bind(SqlJson(&cards)).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(Json(json!({"layout": cards, "updated_at": now})))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_views,
+    create_view,
+    update_view,
+    delete_view,
+    get_dashboard,
+    put_dashboard
+))]
+pub(crate) struct Api;

@@ -20,8 +20,11 @@ use crate::state::AppState;
 const VIEW: Access = Access::Requires(Permission::ViewHosts);
 
 pub fn routes(api: ApiRouter) -> ApiRouter {
-    api.get("/api/v1/repositories", VIEW, list)
-        .get("/api/v1/repositories/{repository_id}", VIEW, detail)
+    api.get("/api/v1/repositories", VIEW, list).get(
+        "/api/v1/repositories/{repository_id}",
+        VIEW,
+        detail,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +63,15 @@ const SELECT: &str = "SELECT r.id, r.name, r.url, r.distribution, r.components, 
 const GROUP: &str = " GROUP BY r.id, r.name, r.url, r.distribution, r.components, r.repo_type, \
     r.is_secure, r.is_active, r.created_at, r.updated_at";
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/repositories",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -118,6 +130,16 @@ struct RepoHost {
     last_update: Option<DateTime<Utc>>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/repositories/{repository_id}",
+    tag = "Fleet",
+    params(("repository_id" = String, Path, description = "repository id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -156,3 +178,8 @@ async fn detail(
     out["host_list"] = Value::Array(hosts);
     Ok(Json(out))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, detail))]
+pub(crate) struct Api;

@@ -94,7 +94,10 @@ fn address(state: &AppState, r: &Row) -> ServerAddress {
             .server_protocol
             .clone()
             .unwrap_or_else(|| c.server_protocol.clone()),
-        host: r.server_host.clone().unwrap_or_else(|| c.server_host.clone()),
+        host: r
+            .server_host
+            .clone()
+            .unwrap_or_else(|| c.server_host.clone()),
         port: r
             .server_port
             .and_then(|p| u16::try_from(p).ok())
@@ -124,6 +127,15 @@ fn render(state: &AppState, r: &Row) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn get_settings(State(state): State<AppState>, _user: CurrentUser) -> AppResult<Json<Value>> {
     let r = load(&state).await?;
     Ok(Json(render(&state, &r)))
@@ -157,6 +169,15 @@ fn valid_host(h: &str) -> bool {
     })
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/settings",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn put_settings(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -230,7 +251,11 @@ async fn put_settings(
             package_cache_refresh_mode: None,
             package_cache_refresh_max_age: None,
         });
-        tracing::info!(update_interval = i, agents = n, "update interval pushed to agents");
+        tracing::info!(
+            update_interval = i,
+            agents = n,
+            "update interval pushed to agents"
+        );
         out["agents_notified"] = json!(n);
     }
     Ok(Json(out))
@@ -251,6 +276,15 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/settings/logo",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn put_logo(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -260,7 +294,13 @@ async fn put_logo(
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     if !matches!(
         declared.as_str(),
@@ -270,12 +310,11 @@ async fn put_logo(
             "Logo must be sent as image/png, image/jpeg, image/webp or image/gif".into(),
         ));
     }
-    let bytes = axum::body::to_bytes(body, MAX_LOGO_BYTES).await.map_err(|_| {
-        AppError::PayloadTooLarge(format!(
-            "Logo must be at most {} KB",
-            MAX_LOGO_BYTES / 1024
-        ))
-    })?;
+    let bytes = axum::body::to_bytes(body, MAX_LOGO_BYTES)
+        .await
+        .map_err(|_| {
+            AppError::PayloadTooLarge(format!("Logo must be at most {} KB", MAX_LOGO_BYTES / 1024))
+        })?;
     if bytes.is_empty() {
         return Err(AppError::BadRequest("Logo is empty".into()));
     }
@@ -292,6 +331,15 @@ async fn put_logo(
     Ok(Json(render(&state, &r)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/settings/logo",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn delete_logo(State(state): State<AppState>, _user: CurrentUser) -> AppResult<Json<Value>> {
     let now = state.now();
     with_db!(state.db(), p => sqlx::query(
@@ -301,6 +349,15 @@ async fn delete_logo(State(state): State<AppState>, _user: CurrentUser) -> AppRe
     Ok(Json(render(&state, &r)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings/logo",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn get_logo(State(state): State<AppState>) -> AppResult<Response> {
     let row: Option<(Option<Vec<u8>>, Option<String>)> = with_db!(state.db(), p =>
         sqlx::query_as("SELECT logo_data, logo_mime FROM settings WHERE id = 1").fetch_optional(p).await)?;
@@ -323,6 +380,15 @@ async fn get_logo(State(state): State<AppState>) -> AppResult<Response> {
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings/branding",
+    tag = "Fleet",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn get_branding(State(state): State<AppState>) -> AppResult<Json<Value>> {
     let r = load(&state).await?;
     Ok(Json(json!({
@@ -331,6 +397,18 @@ async fn get_branding(State(state): State<AppState>) -> AppResult<Json<Value>> {
         "logo_updated_at": r.logo_updated_at,
     })))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    get_settings,
+    put_settings,
+    put_logo,
+    delete_logo,
+    get_logo,
+    get_branding
+))]
+pub(crate) struct Api;
 
 #[cfg(test)]
 mod tests {
@@ -344,7 +422,10 @@ mod tests {
             port,
         };
         assert_eq!(a("https", "pm.example", 443).url(), "https://pm.example");
-        assert_eq!(a("http", "pm.example", 3000).url(), "http://pm.example:3000");
+        assert_eq!(
+            a("http", "pm.example", 3000).url(),
+            "http://pm.example:3000"
+        );
         assert_eq!(a("http", "::1", 80).url(), "http://[::1]");
         assert!(valid_host("pm.example.com"));
         assert!(valid_host("10.0.0.1"));

@@ -132,7 +132,11 @@ async fn host_list_filters_sorts_and_paginates() {
 
     let (s, b) = get(&server, &admin, "/api/v1/hosts").await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(names(&b, "hosts"), ["alpha", "Bravo", "charlie"], "case-insensitive name order");
+    assert_eq!(
+        names(&b, "hosts"),
+        ["alpha", "Bravo", "charlie"],
+        "case-insensitive name order"
+    );
     assert_eq!(b["pagination"]["total"], 3);
     let alpha = &b["hosts"][0];
     assert_eq!(alpha["total_packages"], 5);
@@ -166,21 +170,41 @@ async fn host_list_filters_sorts_and_paginates() {
     assert!(q("status=inactive").await.is_empty());
     assert_eq!(q("reporting_state=stale").await, ["charlie"]);
     assert_eq!(q("os=Ubuntu").await, ["Bravo"]);
-    assert_eq!(q("search=BRAVO.example").await, ["Bravo"], "hostname, any case");
+    assert_eq!(
+        q("search=BRAVO.example").await,
+        ["Bravo"],
+        "hostname, any case"
+    );
     assert_eq!(q("search=10.0.0.5").await, ["alpha"], "ip");
     assert_eq!(q("search=char").await, ["charlie"], "friendly name");
     assert!(q("search=%25").await.is_empty(), "% is literal");
     let by_group: &'static str = format!("group_id={g}").leak();
     assert_eq!(q(by_group).await, ["alpha"]);
     assert_eq!(q("group_id=ungrouped").await, ["Bravo", "charlie"]);
-    assert_eq!(q("sort=updates&order=desc").await, ["alpha", "Bravo", "charlie"]);
-    assert_eq!(q("sort=total_packages&order=asc").await, ["charlie", "Bravo", "alpha"]);
-    assert_eq!(q("sort=os").await, ["alpha", "Bravo", "charlie"], "Debian, Ubuntu, none last");
+    assert_eq!(
+        q("sort=updates&order=desc").await,
+        ["alpha", "Bravo", "charlie"]
+    );
+    assert_eq!(
+        q("sort=total_packages&order=asc").await,
+        ["charlie", "Bravo", "alpha"]
+    );
+    assert_eq!(
+        q("sort=os").await,
+        ["alpha", "Bravo", "charlie"],
+        "Debian, Ubuntu, none last"
+    );
     assert_eq!(q("sort=os&order=desc").await, ["Bravo", "alpha", "charlie"]);
-    assert_eq!(q("sort=friendly_name&order=desc").await, ["charlie", "Bravo", "alpha"]);
+    assert_eq!(
+        q("sort=friendly_name&order=desc").await,
+        ["charlie", "Bravo", "alpha"]
+    );
     assert_eq!(q("sort=status").await, ["charlie", "alpha", "Bravo"]);
     assert_eq!(q("sort=needs_reboot&order=desc").await[0], "Bravo");
-    assert_eq!(q("sort=agent_version&order=desc").await, ["Bravo", "alpha", "charlie"]);
+    assert_eq!(
+        q("sort=agent_version&order=desc").await,
+        ["Bravo", "alpha", "charlie"]
+    );
 
     let (_, b) = get(&server, &admin, "/api/v1/hosts?limit=2&page=2").await;
     assert_eq!(names(&b, "hosts"), ["charlie"]);
@@ -295,10 +319,20 @@ async fn host_detail_packages_history_and_edits() {
     let (n, b) = pk("limit=2&page=2").await;
     assert_eq!(n, ["openssl", "vim"]);
     assert_eq!(b["pagination"]["total_pages"], 3);
-    let (s, _) = get(&server, &admin, &format!("/api/v1/hosts/{}/packages?sort=x", f.alpha.id)).await;
+    let (s, _) = get(
+        &server,
+        &admin,
+        &format!("/api/v1/hosts/{}/packages?sort=x", f.alpha.id),
+    )
+    .await;
     assert_eq!(s, 400);
 
-    let (s, b) = get(&server, &admin, &format!("/api/v1/hosts/{}/repositories", f.alpha.id)).await;
+    let (s, b) = get(
+        &server,
+        &admin,
+        &format!("/api/v1/hosts/{}/repositories", f.alpha.id),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["repositories"].as_array().unwrap().len(), 2);
     assert_eq!(b["repositories"][0]["is_enabled"], true);
@@ -307,11 +341,19 @@ async fn host_detail_packages_history_and_edits() {
     let report = full_report(up_to_date_packages(), standard_repos());
     let (s, _) = post_json(&server, &f.alpha, "/hosts/update", &report).await;
     assert_eq!(s, 200);
-    let (s, b) = get(&server, &admin, &format!("/api/v1/hosts/{}/history?limit=1", f.alpha.id)).await;
+    let (s, b) = get(
+        &server,
+        &admin,
+        &format!("/api/v1/hosts/{}/history?limit=1", f.alpha.id),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["pagination"]["total"], 2);
     assert_eq!(b["history"][0]["report_type"], "full");
-    assert_eq!(b["history"][0]["packages_count"], 0, "the second report has nothing outdated");
+    assert_eq!(
+        b["history"][0]["packages_count"], 0,
+        "the second report has nothing outdated"
+    );
     assert_eq!(b["history"][0]["total_packages"], 3);
     // …and the list's counters follow the new report.
     let (_, d) = get(&server, &admin, &format!("/api/v1/hosts/{}", f.alpha.id)).await;
@@ -320,15 +362,34 @@ async fn host_detail_packages_history_and_edits() {
     assert_eq!(d["update_state"], "up_to_date");
 
     // Edits.
-    let (s, d) = send(&server, &admin, Method::PATCH, &format!("{path}/friendly-name"),
-        json!({"friendly_name": "  bravo-renamed  "})).await;
+    let (s, d) = send(
+        &server,
+        &admin,
+        Method::PATCH,
+        &format!("{path}/friendly-name"),
+        json!({"friendly_name": "  bravo-renamed  "}),
+    )
+    .await;
     assert_eq!(s, 200, "{d}");
     assert_eq!(d["friendly_name"], "bravo-renamed");
-    let (s, d) = send(&server, &admin, Method::PATCH, &format!("{path}/notes"),
-        json!({"notes": "rack 4"})).await;
+    let (s, d) = send(
+        &server,
+        &admin,
+        Method::PATCH,
+        &format!("{path}/notes"),
+        json!({"notes": "rack 4"}),
+    )
+    .await;
     assert_eq!(s, 200, "{d}");
     assert_eq!(d["notes"], "rack 4");
-    let (_, d) = send(&server, &admin, Method::PATCH, &format!("{path}/notes"), json!({"notes": ""})).await;
+    let (_, d) = send(
+        &server,
+        &admin,
+        Method::PATCH,
+        &format!("{path}/notes"),
+        json!({"notes": ""}),
+    )
+    .await;
     assert_eq!(d["notes"], Value::Null);
     for (p, body) in [
         ("friendly-name", json!({"friendly_name": "   "})),
@@ -341,53 +402,116 @@ async fn host_detail_packages_history_and_edits() {
     }
     let g1 = new_group(&server, &admin, "g1", "#000000").await;
     let g2 = new_group(&server, &admin, "g2", "#FFFFFF").await;
-    let (s, d) = send(&server, &admin, Method::PUT, &format!("{path}/groups"),
-        json!({"group_ids": [g1, g2]})).await;
+    let (s, d) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        &format!("{path}/groups"),
+        json!({"group_ids": [g1, g2]}),
+    )
+    .await;
     assert_eq!(s, 200, "{d}");
     assert_eq!(d["groups"].as_array().unwrap().len(), 2);
-    let (s, d) = send(&server, &admin, Method::PUT, &format!("{path}/groups"), json!({"group_ids": [g2]})).await;
+    let (s, d) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        &format!("{path}/groups"),
+        json!({"group_ids": [g2]}),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(d["groups"][0]["id"], json!(g2));
     assert_eq!(d["groups"].as_array().unwrap().len(), 1);
-    let (s, _) = send(&server, &admin, Method::PUT, &format!("{path}/groups"),
-        json!({"group_ids": [Uuid::new_v4()]})).await;
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        &format!("{path}/groups"),
+        json!({"group_ids": [Uuid::new_v4()]}),
+    )
+    .await;
     assert_eq!(s, 400, "unknown group");
     let (_, d) = get(&server, &admin, &path).await;
-    assert_eq!(d["groups"].as_array().unwrap().len(), 1, "a failed change changes nothing");
+    assert_eq!(
+        d["groups"].as_array().unwrap().len(),
+        1,
+        "a failed change changes nothing"
+    );
 
     // Bulk: add g1 to all three, then remove it again.
     let all = json!([f.alpha.id, f.bravo.id, f.charlie.id]);
-    let (s, b) = send(&server, &admin, Method::PUT, "/api/v1/hosts/bulk/groups",
-        json!({"host_ids": all, "group_ids": [g1], "mode": "add"})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        "/api/v1/hosts/bulk/groups",
+        json!({"host_ids": all, "group_ids": [g1], "mode": "add"}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["updated"], 3);
     let (_, b) = get(&server, &admin, &format!("/api/v1/hosts?group_id={g1}")).await;
     assert_eq!(b["pagination"]["total"], 3);
     let (_, d) = get(&server, &admin, &path).await;
     assert_eq!(d["groups"].as_array().unwrap().len(), 2, "add keeps g2");
-    let (s, b) = send(&server, &admin, Method::PUT, "/api/v1/hosts/bulk/groups",
-        json!({"host_ids": [f.alpha.id, Uuid::new_v4()], "group_ids": [g2], "mode": "replace"})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        "/api/v1/hosts/bulk/groups",
+        json!({"host_ids": [f.alpha.id, Uuid::new_v4()], "group_ids": [g2], "mode": "replace"}),
+    )
+    .await;
     assert_eq!(s, 404, "unknown host: {b}");
     let (_, d) = get(&server, &admin, &format!("/api/v1/hosts/{}", f.alpha.id)).await;
     assert_eq!(d["groups"].as_array().unwrap().len(), 1, "nothing changed");
-    let (s, _) = send(&server, &admin, Method::PUT, "/api/v1/hosts/bulk/groups",
-        json!({"host_ids": all, "group_ids": [g1], "mode": "remove"})).await;
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        "/api/v1/hosts/bulk/groups",
+        json!({"host_ids": all, "group_ids": [g1], "mode": "remove"}),
+    )
+    .await;
     assert_eq!(s, 200);
     let (_, b) = get(&server, &admin, &format!("/api/v1/hosts?group_id={g1}")).await;
     assert_eq!(b["pagination"]["total"], 0);
-    let (s, _) = send(&server, &admin, Method::PUT, "/api/v1/hosts/bulk/groups",
-        json!({"host_ids": [], "group_ids": [g1]})).await;
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        "/api/v1/hosts/bulk/groups",
+        json!({"host_ids": [], "group_ids": [g1]}),
+    )
+    .await;
     assert_eq!(s, 400);
-    let (s, _) = send(&server, &admin, Method::PUT, "/api/v1/hosts/bulk/groups",
-        json!({"host_ids": all, "group_ids": [g1], "mode": "merge"})).await;
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        "/api/v1/hosts/bulk/groups",
+        json!({"host_ids": all, "group_ids": [g1], "mode": "merge"}),
+    )
+    .await;
     assert_eq!(s, 400);
 
     // Unknown and malformed ids.
-    let (s, b) = get(&server, &admin, &format!("/api/v1/hosts/{}", Uuid::new_v4())).await;
+    let (s, b) = get(
+        &server,
+        &admin,
+        &format!("/api/v1/hosts/{}", Uuid::new_v4()),
+    )
+    .await;
     assert_eq!((s.as_u16(), b["code"].as_str()), (404, Some("not_found")));
     let (s, b) = get(&server, &admin, "/api/v1/hosts/not-a-uuid").await;
     assert_eq!((s.as_u16(), b["code"].as_str()), (400, Some("bad_request")));
-    let (s, _) = get(&server, &admin, &format!("/api/v1/hosts/{}/packages", Uuid::new_v4())).await;
+    let (s, _) = get(
+        &server,
+        &admin,
+        &format!("/api/v1/hosts/{}/packages", Uuid::new_v4()),
+    )
+    .await;
     assert_eq!(s, 404);
 }
 
@@ -397,17 +521,24 @@ async fn ws_connect(
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     let url = format!("ws://{}/api/v1/agents/ws", server.addr());
     let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("X-API-ID", h.api_id.parse().unwrap());
-    req.headers_mut().insert("X-API-KEY", h.api_key.parse().unwrap());
+    req.headers_mut()
+        .insert("X-API-ID", h.api_id.parse().unwrap());
+    req.headers_mut()
+        .insert("X-API-KEY", h.api_key.parse().unwrap());
     let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     assert!(
-        TestServer::wait_for(Duration::from_secs(5), || async { server.is_connected(&h.api_id).await }).await
+        TestServer::wait_for(Duration::from_secs(5), || async {
+            server.is_connected(&h.api_id).await
+        })
+        .await
     );
     ws
 }
 
 async fn next_message(
-    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 ) -> Option<Message> {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
@@ -424,8 +555,14 @@ async fn create_regenerate_and_delete_hosts() {
     let server = TestServer::start().await;
     let admin = setup_admin(&server).await;
     let g = new_group(&server, &admin, "new", "#123456").await;
-    let (s, b) = send(&server, &admin, Method::POST, "/api/v1/hosts",
-        json!({"friendly_name": "fresh", "group_ids": [g]})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::POST,
+        "/api/v1/hosts",
+        json!({"friendly_name": "fresh", "group_ids": [g]}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     let creds = HostCredentials {
         id: b["id"].as_str().unwrap().parse().unwrap(),
@@ -433,12 +570,22 @@ async fn create_regenerate_and_delete_hosts() {
         api_key: b["api_key"].as_str().unwrap().to_owned(),
     };
     assert!(creds.api_key.len() >= 43, "256-bit key");
-    let (s, _) = post_json(&server, &creds, "/hosts/update", &full_report(standard_packages(), vec![])).await;
+    let (s, _) = post_json(
+        &server,
+        &creds,
+        "/hosts/update",
+        &full_report(standard_packages(), vec![]),
+    )
+    .await;
     assert_eq!(s, 200, "the returned credentials work");
     let (_, d) = get(&server, &admin, &format!("/api/v1/hosts/{}", creds.id)).await;
     assert_eq!(d["groups"][0]["name"], "new");
     assert_eq!(d["effective_status"], "active");
-    for bad in [json!({}), json!({"friendly_name": ""}), json!({"friendly_name": "x", "group_ids": [Uuid::new_v4()]})] {
+    for bad in [
+        json!({}),
+        json!({"friendly_name": ""}),
+        json!({"friendly_name": "x", "group_ids": [Uuid::new_v4()]}),
+    ] {
         let (s, _) = send(&server, &admin, Method::POST, "/api/v1/hosts", bad.clone()).await;
         assert_eq!(s, 400, "{bad}");
     }
@@ -451,20 +598,35 @@ async fn create_regenerate_and_delete_hosts() {
     let (s, b) = send(&server, &admin, Method::POST, &fetch, json!({})).await;
     assert_eq!(s, 200, "{b}");
     match next_message(&mut ws).await {
-        Some(Message::Text(t)) => assert_eq!(serde_json::from_str::<Value>(&t).unwrap(), json!({"type": "report_now"})),
+        Some(Message::Text(t)) => assert_eq!(
+            serde_json::from_str::<Value>(&t).unwrap(),
+            json!({"type": "report_now"})
+        ),
         other => panic!("expected report_now, got {other:?}"),
     }
 
     // Regenerating closes the socket and replaces the credentials.
-    let (s, b) = send(&server, &admin, Method::POST,
-        &format!("/api/v1/hosts/{}/regenerate-credentials", creds.id), json!({})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::POST,
+        &format!("/api/v1/hosts/{}/regenerate-credentials", creds.id),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_ne!(b["api_id"], json!(creds.api_id));
     match next_message(&mut ws).await {
         Some(Message::Close(Some(f))) => assert_eq!(u16::from(f.code), 4001),
         other => panic!("expected close, got {other:?}"),
     }
-    let (s, _) = post_json(&server, &creds, "/hosts/update", &full_report(standard_packages(), vec![])).await;
+    let (s, _) = post_json(
+        &server,
+        &creds,
+        "/hosts/update",
+        &full_report(standard_packages(), vec![]),
+    )
+    .await;
     assert_eq!(s, 401, "old credentials are dead");
     let fresh = HostCredentials {
         id: creds.id,
@@ -474,7 +636,14 @@ async fn create_regenerate_and_delete_hosts() {
 
     // Delete cascades and closes the socket.
     let mut ws = ws_connect(&server, &fresh).await;
-    let (s, b) = send(&server, &admin, Method::DELETE, &format!("/api/v1/hosts/{}", fresh.id), json!({})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::DELETE,
+        &format!("/api/v1/hosts/{}", fresh.id),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     match next_message(&mut ws).await {
         Some(Message::Close(Some(f))) => assert_eq!(u16::from(f.code), 4004),
@@ -485,7 +654,14 @@ async fn create_regenerate_and_delete_hosts() {
     let left: i64 = patchmon_server::with_db!(server.db(), p =>
         sqlx::query_scalar("SELECT COUNT(*) FROM host_packages WHERE host_id = $1").bind(fresh.id).fetch_one(p).await).unwrap();
     assert_eq!(left, 0, "packages cascade");
-    let (s, _) = send(&server, &admin, Method::DELETE, &format!("/api/v1/hosts/{}", fresh.id), json!({})).await;
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::DELETE,
+        &format!("/api/v1/hosts/{}", fresh.id),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 404);
 }
 
@@ -494,7 +670,14 @@ async fn host_groups_crud_and_membership() {
     let server = TestServer::start().await;
     let admin = setup_admin(&server).await;
     let f = fleet(&server).await;
-    let (s, b) = send(&server, &admin, Method::POST, "/api/v1/host-groups", json!({"name": "prod"})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::POST,
+        "/api/v1/host-groups",
+        json!({"name": "prod"}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["color"], "#3B82F6", "default colour");
     assert_eq!(b["host_count"], 0);
@@ -508,22 +691,48 @@ async fn host_groups_crud_and_membership() {
         json!({"name": "c", "color": "#12345G"}),
         json!({"name": "c", "description": "d".repeat(1001)}),
     ] {
-        let (s, b) = send(&server, &admin, Method::POST, "/api/v1/host-groups", bad.clone()).await;
+        let (s, b) = send(
+            &server,
+            &admin,
+            Method::POST,
+            "/api/v1/host-groups",
+            bad.clone(),
+        )
+        .await;
         assert!(s == 400 || s == 409, "{bad}: {s} {b}");
     }
-    let (s, b) = send(&server, &admin, Method::POST, "/api/v1/host-groups", json!({"name": "prod"})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::POST,
+        "/api/v1/host-groups",
+        json!({"name": "prod"}),
+    )
+    .await;
     assert_eq!((s.as_u16(), b["code"].as_str()), (409, Some("conflict")));
 
-    send(&server, &admin, Method::PUT, "/api/v1/hosts/bulk/groups",
-        json!({"host_ids": [f.alpha.id, f.bravo.id], "group_ids": [prod]})).await;
+    send(
+        &server,
+        &admin,
+        Method::PUT,
+        "/api/v1/hosts/bulk/groups",
+        json!({"host_ids": [f.alpha.id, f.bravo.id], "group_ids": [prod]}),
+    )
+    .await;
     let (s, b) = get(&server, &admin, &format!("/api/v1/host-groups/{prod}")).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["host_count"], 2);
     assert_eq!(names(&b, "hosts"), ["alpha", "Bravo"]);
     assert_eq!(b["hosts"][0]["effective_status"], "active");
 
-    let (s, b) = send(&server, &admin, Method::PUT, &format!("/api/v1/host-groups/{prod}"),
-        json!({"name": "production", "color": "#ff0000", "description": ""})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        &format!("/api/v1/host-groups/{prod}"),
+        json!({"name": "production", "color": "#ff0000", "description": ""}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["name"], "production");
     assert_eq!(b["color"], "#ff0000");
@@ -532,18 +741,44 @@ async fn host_groups_crud_and_membership() {
     assert_eq!(s, 200);
     assert_eq!(b["groups"][0]["host_count"], 2);
 
-    let (s, b) = send(&server, &admin, Method::DELETE, &format!("/api/v1/host-groups/{prod}"), json!({})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::DELETE,
+        &format!("/api/v1/host-groups/{prod}"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["hosts_detached"], 2);
     let (s, _) = get(&server, &admin, &format!("/api/v1/host-groups/{prod}")).await;
     assert_eq!(s, 404);
     let (_, b) = get(&server, &admin, "/api/v1/hosts").await;
     assert_eq!(b["pagination"]["total"], 3, "hosts stay");
-    assert!(b["hosts"].as_array().unwrap().iter().all(|h| h["groups"] == json!([])));
-    let (s, _) = send(&server, &admin, Method::PUT, &format!("/api/v1/host-groups/{}", Uuid::new_v4()),
-        json!({"name": "z"})).await;
+    assert!(
+        b["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["groups"] == json!([]))
+    );
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        &format!("/api/v1/host-groups/{}", Uuid::new_v4()),
+        json!({"name": "z"}),
+    )
+    .await;
     assert_eq!(s, 404);
-    let (s, _) = send(&server, &admin, Method::DELETE, &format!("/api/v1/host-groups/{}", Uuid::new_v4()), json!({})).await;
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::DELETE,
+        &format!("/api/v1/host-groups/{}", Uuid::new_v4()),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 404);
 }
 
@@ -572,8 +807,12 @@ async fn packages_and_repositories_across_the_fleet() {
         async move {
             let (s, b) = get(server, admin, &format!("/api/v1/packages?{q}")).await;
             assert_eq!(s, 200, "{q}: {b}");
-            let v: Vec<String> = b["packages"].as_array().unwrap().iter()
-                .map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+            let v: Vec<String> = b["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect();
             (v, b)
         }
     };
@@ -581,7 +820,10 @@ async fn packages_and_repositories_across_the_fleet() {
     assert_eq!(pn("security=true").await.0, ["curl", "openssl"]);
     assert_eq!(pn("needs_update=false").await.0, ["bash", "zlib1g"]);
     assert_eq!(pn("search=LIB").await.0, ["zlib1g"]);
-    assert_eq!(pn("sort=hosts&order=desc&limit=3").await.0, ["bash", "curl", "zlib1g"]);
+    assert_eq!(
+        pn("sort=hosts&order=desc&limit=3").await.0,
+        ["bash", "curl", "zlib1g"]
+    );
     let (v, b) = pn("limit=2&page=3").await;
     assert_eq!(v, ["zlib1g"]);
     assert_eq!(b["pagination"]["total"], 5);
@@ -605,10 +847,20 @@ async fn packages_and_repositories_across_the_fleet() {
     assert_eq!(inst[0]["available_version"], "7.88.1-10+deb12u5");
     assert_eq!(inst[1]["friendly_name"], "Bravo");
     assert_eq!(inst[1]["needs_update"], false);
-    let (_, d) = get(&server, &admin, &format!("/api/v1/packages/{curl}?needs_update=true")).await;
+    let (_, d) = get(
+        &server,
+        &admin,
+        &format!("/api/v1/packages/{curl}?needs_update=true"),
+    )
+    .await;
     assert_eq!(d["installations"].as_array().unwrap().len(), 1);
     assert_eq!(d["pagination"]["total"], 1);
-    let (s, _) = get(&server, &admin, &format!("/api/v1/packages/{}", Uuid::new_v4())).await;
+    let (s, _) = get(
+        &server,
+        &admin,
+        &format!("/api/v1/packages/{}", Uuid::new_v4()),
+    )
+    .await;
     assert_eq!(s, 404);
 
     // Repositories.
@@ -616,18 +868,31 @@ async fn packages_and_repositories_across_the_fleet() {
     assert_eq!(s, 200, "{b}");
     let repos = b["repositories"].as_array().unwrap();
     assert_eq!(repos.len(), 2);
-    assert!(repos.iter().all(|r| r["hosts"] == 2 && r["enabled_hosts"] == 2));
+    assert!(
+        repos
+            .iter()
+            .all(|r| r["hosts"] == 2 && r["enabled_hosts"] == 2)
+    );
     assert_eq!(repos[0]["is_active"], true);
     let (_, b) = get(&server, &admin, "/api/v1/repositories?search=security").await;
     assert_eq!(b["repositories"].as_array().unwrap().len(), 1);
     let (_, b) = get(&server, &admin, "/api/v1/repositories?is_secure=true").await;
-    assert_eq!(b["repositories"].as_array().unwrap().len(), 0, "both are http");
+    assert_eq!(
+        b["repositories"].as_array().unwrap().len(),
+        0,
+        "both are http"
+    );
     let id = repos[0]["id"].as_str().unwrap();
     let (s, d) = get(&server, &admin, &format!("/api/v1/repositories/{id}")).await;
     assert_eq!(s, 200, "{d}");
     assert_eq!(d["hosts"], 2);
     assert_eq!(names(&d, "host_list"), ["alpha", "Bravo"]);
-    let (s, _) = get(&server, &admin, &format!("/api/v1/repositories/{}", Uuid::new_v4())).await;
+    let (s, _) = get(
+        &server,
+        &admin,
+        &format!("/api/v1/repositories/{}", Uuid::new_v4()),
+    )
+    .await;
     assert_eq!(s, 404);
     let _ = f.charlie;
 }
@@ -675,7 +940,12 @@ async fn dashboard_numbers_trends_and_layout() {
     }
     let (s, b) = get(&server, &admin, "/api/v1/dashboard/trends?days=7").await;
     assert_eq!(s, 200, "{b}");
-    let totals: Vec<i64> = b["points"].as_array().unwrap().iter().map(|p| p["total_hosts"].as_i64().unwrap()).collect();
+    let totals: Vec<i64> = b["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["total_hosts"].as_i64().unwrap())
+        .collect();
     assert_eq!(totals, [2, 3], "oldest first, within the window");
     let (_, b) = get(&server, &admin, "/api/v1/dashboard/trends").await;
     assert_eq!(b["days"], 30);
@@ -691,7 +961,14 @@ async fn dashboard_numbers_trends_and_layout() {
     assert_eq!(b["layout"], json!([]));
     let layout = json!([{"card_id": "total_hosts", "enabled": true, "order": 0, "col_span": 2},
                         {"card_id": "os_distribution", "enabled": false, "order": 1}]);
-    let (s, b) = send(&server, &admin, Method::PUT, "/api/v1/dashboard-preferences", json!({"layout": layout})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        "/api/v1/dashboard-preferences",
+        json!({"layout": layout}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     let (_, b) = get(&server, &admin, "/api/v1/dashboard-preferences").await;
     assert_eq!(b["layout"], layout);
@@ -706,7 +983,14 @@ async fn dashboard_numbers_trends_and_layout() {
         json!({"layout": [{"card_id": "a", "enabled": true, "order": 0, "col_span": 9}]}),
         json!({"layout": [{"card_id": "a", "enabled": "yes", "order": 0}]}),
     ] {
-        let (s, _) = send(&server, &admin, Method::PUT, "/api/v1/dashboard-preferences", bad.clone()).await;
+        let (s, _) = send(
+            &server,
+            &admin,
+            Method::PUT,
+            "/api/v1/dashboard-preferences",
+            bad.clone(),
+        )
+        .await;
         assert_eq!(s, 400, "{bad}");
     }
 }
@@ -717,35 +1001,90 @@ async fn saved_host_views_are_per_user() {
     let admin = setup_admin(&server).await;
     let view = json!({"name": "Outdated", "columns": ["friendly_name", "os", "updates"], "sort": "updates",
                       "order": "desc", "filters": {"needs_updates": "true"}, "is_default": true});
-    let (s, b) = send(&server, &admin, Method::POST, "/api/v1/hosts/views", view.clone()).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::POST,
+        "/api/v1/hosts/views",
+        view.clone(),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["order"], "desc");
     assert_eq!(b["filters"], json!({"needs_updates": "true"}));
     let first = b["id"].as_str().unwrap().to_owned();
-    let (s, _) = send(&server, &admin, Method::POST, "/api/v1/hosts/views", view.clone()).await;
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::POST,
+        "/api/v1/hosts/views",
+        view.clone(),
+    )
+    .await;
     assert_eq!(s, 409, "same name");
-    let (s, b) = send(&server, &admin, Method::POST, "/api/v1/hosts/views",
-        json!({"name": "All", "columns": [], "is_default": true})).await;
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::POST,
+        "/api/v1/hosts/views",
+        json!({"name": "All", "columns": [], "is_default": true}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     let (_, b) = get(&server, &admin, "/api/v1/hosts/views").await;
     let views = b["views"].as_array().unwrap();
     assert_eq!(views.len(), 2);
-    assert_eq!(views.iter().filter(|v| v["is_default"] == true).count(), 1, "one default");
-    let (s, b) = send(&server, &admin, Method::PUT, &format!("/api/v1/hosts/views/{first}"),
-        json!({"name": "Renamed", "columns": ["ip"]})).await;
+    assert_eq!(
+        views.iter().filter(|v| v["is_default"] == true).count(),
+        1,
+        "one default"
+    );
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        &format!("/api/v1/hosts/views/{first}"),
+        json!({"name": "Renamed", "columns": ["ip"]}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["name"], "Renamed");
-    for bad in [json!({"name": ""}), json!({"name": "x", "filters": []}), json!({"name": "x", "order": "up"})] {
-        let (s, _) = send(&server, &admin, Method::POST, "/api/v1/hosts/views", bad.clone()).await;
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "x", "filters": []}),
+        json!({"name": "x", "order": "up"}),
+    ] {
+        let (s, _) = send(
+            &server,
+            &admin,
+            Method::POST,
+            "/api/v1/hosts/views",
+            bad.clone(),
+        )
+        .await;
         assert_eq!(s, 400, "{bad}");
     }
     create_user(&server, &admin, "other", "readonly").await;
     let other = token_of(&server, "other", USER_PW).await;
     let (_, b) = get(&server, &other, "/api/v1/hosts/views").await;
     assert_eq!(b["views"], json!([]));
-    let (s, _) = send(&server, &other, Method::DELETE, &format!("/api/v1/hosts/views/{first}"), json!({})).await;
+    let (s, _) = send(
+        &server,
+        &other,
+        Method::DELETE,
+        &format!("/api/v1/hosts/views/{first}"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 404, "not theirs");
-    let (s, _) = send(&server, &admin, Method::DELETE, &format!("/api/v1/hosts/views/{first}"), json!({})).await;
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::DELETE,
+        &format!("/api/v1/hosts/views/{first}"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200);
 }
 
@@ -762,9 +1101,15 @@ async fn settings_validate_and_push_the_interval_to_agents() {
     assert_eq!(b["branding_name"], "PatchMon");
     assert_eq!(b["has_logo"], false);
 
-    let (s, b) = send(&server, &admin, Method::PUT, "/api/v1/settings",
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        "/api/v1/settings",
         json!({"server_protocol": "https", "server_host": "patch.example.com", "server_port": 443,
-               "update_interval": 15, "auto_update": true, "branding_name": "Acme Patching"})).await;
+               "update_interval": 15, "auto_update": true, "branding_name": "Acme Patching"}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["server_url"], "https://patch.example.com");
     assert_eq!(b["update_interval"], 15);
@@ -778,15 +1123,28 @@ async fn settings_validate_and_push_the_interval_to_agents() {
         other => panic!("expected settings_update, got {other:?}"),
     }
     // The agents' own endpoint agrees.
-    let r = client().get(format!("{}/api/v1/settings/update-interval", server.url()))
-        .header("X-API-ID", &h.api_id).header("X-API-KEY", &h.api_key).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/api/v1/settings/update-interval", server.url()))
+        .header("X-API-ID", &h.api_id)
+        .header("X-API-KEY", &h.api_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["updateInterval"], 15);
     // Unchanged interval: no push.
-    let (_, b) = send(&server, &admin, Method::PUT, "/api/v1/settings", json!({"update_interval": 15, "server_port": 8443})).await;
+    let (_, b) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        "/api/v1/settings",
+        json!({"update_interval": 15, "server_port": 8443}),
+    )
+    .await;
     assert!(b.get("agents_notified").is_none(), "{b}");
     assert_eq!(b["server_url"], "https://patch.example.com:8443");
     let stored: Option<String> = patchmon_server::with_db!(server.db(), p =>
-        sqlx::query_scalar("SELECT server_url FROM settings WHERE id = 1").fetch_one(p).await).unwrap();
+        sqlx::query_scalar("SELECT server_url FROM settings WHERE id = 1").fetch_one(p).await)
+    .unwrap();
     assert_eq!(stored.as_deref(), Some("https://patch.example.com:8443"));
 
     for bad in [
@@ -801,8 +1159,19 @@ async fn settings_validate_and_push_the_interval_to_agents() {
         json!({"branding_name": ""}),
         json!({"unknown_knob": 1}),
     ] {
-        let (s, b) = send(&server, &admin, Method::PUT, "/api/v1/settings", bad.clone()).await;
-        assert_eq!((s.as_u16(), b["code"].as_str()), (400, Some("bad_request")), "{bad}: {b}");
+        let (s, b) = send(
+            &server,
+            &admin,
+            Method::PUT,
+            "/api/v1/settings",
+            bad.clone(),
+        )
+        .await;
+        assert_eq!(
+            (s.as_u16(), b["code"].as_str()),
+            (400, Some("bad_request")),
+            "{bad}: {b}"
+        );
     }
     let (_, b) = get(&server, &admin, "/api/v1/settings").await;
     assert_eq!(b["update_interval"], 15, "rejected updates change nothing");
@@ -819,8 +1188,14 @@ async fn settings_validate_and_push_the_interval_to_agents() {
         let server = &server;
         let admin = admin.clone();
         async move {
-            let r = client().put(format!("{}/api/v1/settings/logo", server.url()))
-                .bearer_auth(admin).header("Content-Type", ctype).body(body).send().await.unwrap();
+            let r = client()
+                .put(format!("{}/api/v1/settings/logo", server.url()))
+                .bearer_auth(admin)
+                .header("Content-Type", ctype)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             let s = r.status();
             (s, r.json::<Value>().await.unwrap_or(Value::Null))
         }
@@ -828,23 +1203,48 @@ async fn settings_validate_and_push_the_interval_to_agents() {
     let (s, b) = put_logo("image/png", png.clone()).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["has_logo"], true);
-    let r = client().get(format!("{}/api/v1/settings/logo", server.url())).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/api/v1/settings/logo", server.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/png");
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.bytes().await.unwrap().to_vec(), png);
-    let r = client().get(format!("{}/api/v1/settings/branding", server.url())).send().await.unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap()["branding_name"], "Acme Patching");
+    let r = client()
+        .get(format!("{}/api/v1/settings/branding", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["branding_name"],
+        "Acme Patching"
+    );
     assert_eq!(put_logo("image/jpeg", png.clone()).await.0, 400, "mismatch");
     assert_eq!(put_logo("image/svg+xml", b"<svg/>".to_vec()).await.0, 400);
     assert_eq!(put_logo("image/png", b"not an image".to_vec()).await.0, 400);
     let mut big = png.clone();
     big.resize(600 * 1024, 0);
     let (s, b) = put_logo("image/png", big).await;
-    assert_eq!((s.as_u16(), b["code"].as_str()), (413, Some("payload_too_large")));
-    let (s, _) = send(&server, &admin, Method::DELETE, "/api/v1/settings/logo", json!({})).await;
+    assert_eq!(
+        (s.as_u16(), b["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::DELETE,
+        "/api/v1/settings/logo",
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 200);
-    let r = client().get(format!("{}/api/v1/settings/logo", server.url())).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/api/v1/settings/logo", server.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }
 
@@ -856,26 +1256,61 @@ async fn exports_need_the_export_permission() {
     // A name that would be a spreadsheet formula, and one with a comma.
     let h = server.create_host("=HYPERLINK(\"x\")").await;
     let _ = h;
-    let r = client().get(format!("{}/api/v1/hosts/export?format=csv&sort=friendly_name", server.url()))
-        .bearer_auth(&admin).send().await.unwrap();
+    let r = client()
+        .get(format!(
+            "{}/api/v1/hosts/export?format=csv&sort=friendly_name",
+            server.url()
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"hosts-"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"hosts-")
+    );
     let text = r.text().await.unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5, "{text}");
     assert!(lines[0].starts_with("id,friendly_name,hostname,ip,os_type"));
-    assert!(lines[1].starts_with(&format!("{},\"'=HYPERLINK(\"\"x\"\")\"", h.id)), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with(&format!("{},\"'=HYPERLINK(\"\"x\"\")\"", h.id)),
+        "{}",
+        lines[1]
+    );
     let alpha: Vec<&str> = lines[2].split(',').collect();
     assert_eq!(alpha[1], "alpha");
     assert_eq!(alpha[10..13], ["5", "3", "2"]);
 
-    let r = client().get(format!("{}/api/v1/hosts/export?format=json&needs_updates=true", server.url()))
-        .bearer_auth(&admin).send().await.unwrap();
+    let r = client()
+        .get(format!(
+            "{}/api/v1/hosts/export?format=json&needs_updates=true",
+            server.url()
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     let b: Value = r.json().await.unwrap();
     assert_eq!(names(&b, "hosts"), ["alpha"]);
-    let r = client().get(format!("{}/api/v1/packages/export?format=csv&security=true", server.url()))
-        .bearer_auth(&admin).send().await.unwrap();
+    let r = client()
+        .get(format!(
+            "{}/api/v1/packages/export?format=csv&security=true",
+            server.url()
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
@@ -885,7 +1320,10 @@ async fn exports_need_the_export_permission() {
     create_user(&server, &admin, "reader", "readonly").await;
     let ro = token_of(&server, "reader", USER_PW).await;
     let (s, b) = get(&server, &ro, "/api/v1/hosts/export").await;
-    assert_eq!((s.as_u16(), b["error"].as_str()), (403, Some("Insufficient permissions")));
+    assert_eq!(
+        (s.as_u16(), b["error"].as_str()),
+        (403, Some("Insufficient permissions"))
+    );
     create_user(&server, &admin, "plain", "user").await;
     let user = token_of(&server, "plain", USER_PW).await;
     let (s, _) = get(&server, &user, "/api/v1/hosts/export?format=json").await;
@@ -899,11 +1337,31 @@ async fn host_group_scope_applies_everywhere() {
     let f = fleet(&server).await;
     let web = new_group(&server, &sa, "web", "#00AA00").await;
     let other = new_group(&server, &sa, "other", "#AA0000").await;
-    send(&server, &sa, Method::PUT, &format!("/api/v1/hosts/{}/groups", f.bravo.id), json!({"group_ids": [web]})).await;
-    send(&server, &sa, Method::PUT, &format!("/api/v1/hosts/{}/groups", f.alpha.id), json!({"group_ids": [other]})).await;
-    let (s, b) = send(&server, &sa, Method::PUT, "/api/v1/permissions/roles/web_team",
+    send(
+        &server,
+        &sa,
+        Method::PUT,
+        &format!("/api/v1/hosts/{}/groups", f.bravo.id),
+        json!({"group_ids": [web]}),
+    )
+    .await;
+    send(
+        &server,
+        &sa,
+        Method::PUT,
+        &format!("/api/v1/hosts/{}/groups", f.alpha.id),
+        json!({"group_ids": [other]}),
+    )
+    .await;
+    let (s, b) = send(
+        &server,
+        &sa,
+        Method::PUT,
+        "/api/v1/permissions/roles/web_team",
         json!({"can_view_dashboard": true, "can_view_hosts": true, "can_manage_hosts": true,
-               "can_view_packages": true, "can_export_data": true, "host_group_ids": [web]})).await;
+               "can_view_packages": true, "can_export_data": true, "host_group_ids": [web]}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     create_user(&server, &sa, "webber", "web_team").await;
     let t = token_of(&server, "webber", USER_PW).await;
@@ -924,14 +1382,46 @@ async fn host_group_scope_applies_everywhere() {
         assert_eq!(s, 404, "{path}: {b}");
     }
     for (m, path, body) in [
-        (Method::PATCH, format!("/api/v1/hosts/{}/friendly-name", f.alpha.id), json!({"friendly_name": "x"})),
-        (Method::PATCH, format!("/api/v1/hosts/{}/notes", f.alpha.id), json!({"notes": "x"})),
-        (Method::PUT, format!("/api/v1/hosts/{}/groups", f.alpha.id), json!({"group_ids": [web]})),
-        (Method::DELETE, format!("/api/v1/hosts/{}", f.alpha.id), json!({})),
-        (Method::POST, format!("/api/v1/hosts/{}/regenerate-credentials", f.alpha.id), json!({})),
-        (Method::PUT, "/api/v1/hosts/bulk/groups".to_owned(), json!({"host_ids": [f.alpha.id, f.bravo.id], "group_ids": [web]})),
-        (Method::PUT, format!("/api/v1/host-groups/{other}"), json!({"name": "mine"})),
-        (Method::DELETE, format!("/api/v1/host-groups/{other}"), json!({})),
+        (
+            Method::PATCH,
+            format!("/api/v1/hosts/{}/friendly-name", f.alpha.id),
+            json!({"friendly_name": "x"}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/hosts/{}/notes", f.alpha.id),
+            json!({"notes": "x"}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/hosts/{}/groups", f.alpha.id),
+            json!({"group_ids": [web]}),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/hosts/{}", f.alpha.id),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/hosts/{}/regenerate-credentials", f.alpha.id),
+            json!({}),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/hosts/bulk/groups".to_owned(),
+            json!({"host_ids": [f.alpha.id, f.bravo.id], "group_ids": [web]}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/host-groups/{other}"),
+            json!({"name": "mine"}),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/host-groups/{other}"),
+            json!({}),
+        ),
     ] {
         let (s, b) = send(&server, &t, m.clone(), &path, body).await;
         assert_eq!(s, 404, "{m} {path}: {b}");
@@ -939,16 +1429,51 @@ async fn host_group_scope_applies_everywhere() {
     let (s, _) = get(&server, &t, &format!("/api/v1/hosts/{}", f.bravo.id)).await;
     assert_eq!(s, 200);
     // Moving its own host out of its scope, or into a foreign group, is refused.
-    let (s, _) = send(&server, &t, Method::PUT, &format!("/api/v1/hosts/{}/groups", f.bravo.id), json!({"group_ids": []})).await;
+    let (s, _) = send(
+        &server,
+        &t,
+        Method::PUT,
+        &format!("/api/v1/hosts/{}/groups", f.bravo.id),
+        json!({"group_ids": []}),
+    )
+    .await;
     assert_eq!(s, 400);
-    let (s, _) = send(&server, &t, Method::PUT, &format!("/api/v1/hosts/{}/groups", f.bravo.id), json!({"group_ids": [web, other]})).await;
+    let (s, _) = send(
+        &server,
+        &t,
+        Method::PUT,
+        &format!("/api/v1/hosts/{}/groups", f.bravo.id),
+        json!({"group_ids": [web, other]}),
+    )
+    .await;
     assert_eq!(s, 400);
-    let (s, _) = send(&server, &t, Method::POST, "/api/v1/host-groups", json!({"name": "new"})).await;
+    let (s, _) = send(
+        &server,
+        &t,
+        Method::POST,
+        "/api/v1/host-groups",
+        json!({"name": "new"}),
+    )
+    .await;
     assert_eq!(s, 403);
     // Creating a host needs one of the scope's groups.
-    let (s, _) = send(&server, &t, Method::POST, "/api/v1/hosts", json!({"friendly_name": "n"})).await;
+    let (s, _) = send(
+        &server,
+        &t,
+        Method::POST,
+        "/api/v1/hosts",
+        json!({"friendly_name": "n"}),
+    )
+    .await;
     assert_eq!(s, 400);
-    let (s, b) = send(&server, &t, Method::POST, "/api/v1/hosts", json!({"friendly_name": "n", "group_ids": [web]})).await;
+    let (s, b) = send(
+        &server,
+        &t,
+        Method::POST,
+        "/api/v1/hosts",
+        json!({"friendly_name": "n", "group_ids": [web]}),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
 
     let (_, b) = get(&server, &t, "/api/v1/host-groups").await;
@@ -959,7 +1484,10 @@ async fn host_group_scope_applies_everywhere() {
     let (_, b) = get(&server, &t, "/api/v1/packages").await;
     let list = b["packages"].as_array().unwrap();
     assert_eq!(list.len(), 3, "bravo's packages only: {b}");
-    assert!(list.iter().all(|p| p["hosts"] == 1 && p["outdated_hosts"] == 0));
+    assert!(
+        list.iter()
+            .all(|p| p["hosts"] == 1 && p["outdated_hosts"] == 0)
+    );
     let (_, b) = get(&server, &t, "/api/v1/packages?needs_update=true").await;
     assert_eq!(b["packages"], json!([]));
     let (_, sa_pk) = get(&server, &sa, "/api/v1/packages?search=openssl").await;
@@ -967,7 +1495,13 @@ async fn host_group_scope_applies_everywhere() {
     let (s, _) = get(&server, &t, &format!("/api/v1/packages/{openssl}")).await;
     assert_eq!(s, 404, "installed only outside the scope");
     let (_, b) = get(&server, &t, "/api/v1/repositories").await;
-    assert!(b["repositories"].as_array().unwrap().iter().all(|r| r["hosts"] == 1));
+    assert!(
+        b["repositories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["hosts"] == 1)
+    );
     let id = b["repositories"][0]["id"].as_str().unwrap();
     let (_, d) = get(&server, &t, &format!("/api/v1/repositories/{id}")).await;
     assert_eq!(names(&d, "host_list"), ["Bravo"]);
@@ -987,13 +1521,20 @@ async fn host_group_scope_applies_everywhere() {
     assert_eq!(names(&b, "hosts"), ["Bravo", "n"]);
 
     // The role's only scope group cannot be deleted (the role would see everything).
-    let (s, b) = send(&server, &sa, Method::DELETE, &format!("/api/v1/host-groups/{web}"), json!({})).await;
+    let (s, b) = send(
+        &server,
+        &sa,
+        Method::DELETE,
+        &format!("/api/v1/host-groups/{web}"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, 409, "{b}");
 }
 
 /// Seeds `hosts` hosts with `per_host` packages each (of 1,000 distinct), in
 /// 20 groups, straight through SQL. Used by the ignored timing run below.
-async fn seed_fleet(server: &TestServer, hosts: i64) {
+pub(crate) async fn seed_fleet(server: &TestServer, hosts: i64) {
     let pg = server.db().is_postgres();
     let (new_id, temp) = if pg {
         ("gen_random_uuid()", "CREATE TEMP TABLE")
@@ -1033,7 +1574,7 @@ async fn seed_fleet(server: &TestServer, hosts: i64) {
                 .unwrap_or_else(|e| panic!("{s}: {e}"));
         }
         tx.commit().await.unwrap();
-        let an = if pg { "ANALYZE" } else { "ANALYZE" };
+        let an = "ANALYZE";
         sqlx::query(an).execute(p).await.unwrap();
     });
     println!(
@@ -1048,7 +1589,10 @@ async fn seed_fleet(server: &TestServer, hosts: i64) {
 #[tokio::test]
 #[ignore = "timing run; seeds 10,000 hosts"]
 async fn fleet_timings_10k_hosts() {
-    let hosts: i64 = std::env::var("FLEET_BENCH_HOSTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let hosts: i64 = std::env::var("FLEET_BENCH_HOSTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let server = TestServer::start().await;
     let admin = setup_admin(&server).await;
     seed_fleet(&server, hosts).await;
@@ -1068,25 +1612,77 @@ async fn fleet_timings_10k_hosts() {
     let pkg = b["packages"][0]["id"].as_str().unwrap().to_owned();
 
     let cases: Vec<(&str, String, &str)> = vec![
-        ("hosts, page 1 (50), default sort", "/api/v1/hosts".into(), "admin"),
-        ("hosts, sort=updates desc", "/api/v1/hosts?sort=updates&order=desc".into(), "admin"),
+        (
+            "hosts, page 1 (50), default sort",
+            "/api/v1/hosts".into(),
+            "admin",
+        ),
+        (
+            "hosts, sort=updates desc",
+            "/api/v1/hosts?sort=updates&order=desc".into(),
+            "admin",
+        ),
         ("hosts, sort=os", "/api/v1/hosts?sort=os".into(), "admin"),
-        ("hosts, sort=last_update desc, page 150", "/api/v1/hosts?sort=last_update&order=desc&page=150".into(), "admin"),
-        ("hosts, search=host-99", "/api/v1/hosts?search=host-99".into(), "admin"),
-        ("hosts, needs_updates + security", "/api/v1/hosts?needs_updates=true&security_updates=true".into(), "admin"),
-        ("hosts, group filter", format!("/api/v1/hosts?group_id={g}"), "admin"),
-        ("hosts, status=inactive", "/api/v1/hosts?status=inactive".into(), "admin"),
-        ("hosts, limit=1000", "/api/v1/hosts?limit=1000".into(), "admin"),
-        ("hosts, scoped role (1 of 20 groups)", "/api/v1/hosts".into(), "scoped"),
+        (
+            "hosts, sort=last_update desc, page 150",
+            "/api/v1/hosts?sort=last_update&order=desc&page=150".into(),
+            "admin",
+        ),
+        (
+            "hosts, search=host-99",
+            "/api/v1/hosts?search=host-99".into(),
+            "admin",
+        ),
+        (
+            "hosts, needs_updates + security",
+            "/api/v1/hosts?needs_updates=true&security_updates=true".into(),
+            "admin",
+        ),
+        (
+            "hosts, group filter",
+            format!("/api/v1/hosts?group_id={g}"),
+            "admin",
+        ),
+        (
+            "hosts, status=inactive",
+            "/api/v1/hosts?status=inactive".into(),
+            "admin",
+        ),
+        (
+            "hosts, limit=1000",
+            "/api/v1/hosts?limit=1000".into(),
+            "admin",
+        ),
+        (
+            "hosts, scoped role (1 of 20 groups)",
+            "/api/v1/hosts".into(),
+            "scoped",
+        ),
         ("dashboard/stats", "/api/v1/dashboard/stats".into(), "admin"),
-        ("dashboard/stats, scoped", "/api/v1/dashboard/stats".into(), "scoped"),
+        (
+            "dashboard/stats, scoped",
+            "/api/v1/dashboard/stats".into(),
+            "scoped",
+        ),
         ("packages, page 1", "/api/v1/packages".into(), "admin"),
-        ("packages, needs_update", "/api/v1/packages?needs_update=true&sort=outdated_hosts&order=desc".into(), "admin"),
+        (
+            "packages, needs_update",
+            "/api/v1/packages?needs_update=true&sort=outdated_hosts&order=desc".into(),
+            "admin",
+        ),
         ("packages, scoped", "/api/v1/packages".into(), "scoped"),
-        ("package detail (1,000 hosts)", format!("/api/v1/packages/{pkg}"), "admin"),
+        (
+            "package detail (1,000 hosts)",
+            format!("/api/v1/packages/{pkg}"),
+            "admin",
+        ),
         ("repositories", "/api/v1/repositories".into(), "admin"),
         ("host-groups", "/api/v1/host-groups".into(), "admin"),
-        ("hosts/export json (all)", "/api/v1/hosts/export?format=json".into(), "admin"),
+        (
+            "hosts/export json (all)",
+            "/api/v1/hosts/export?format=json".into(),
+            "admin",
+        ),
     ];
     println!("| request | p50 ms | p95 ms | max ms |");
     println!("|---|---|---|---|");
@@ -1096,13 +1692,23 @@ async fn fleet_timings_10k_hosts() {
         let mut ms = Vec::new();
         for _ in 0..runs {
             let t = std::time::Instant::now();
-            let r = client().get(format!("{}{path}", server.url())).bearer_auth(token).send().await.unwrap();
+            let r = client()
+                .get(format!("{}{path}", server.url()))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 200, "{path}");
             let _ = r.bytes().await.unwrap();
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         ms.sort_by(f64::total_cmp);
         let p = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
-        println!("| {name} | {:.1} | {:.1} | {:.1} |", p(0.5), p(0.95), ms[ms.len() - 1]);
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.1} |",
+            p(0.5),
+            p(0.95),
+            ms[ms.len() - 1]
+        );
     }
 }

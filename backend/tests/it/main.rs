@@ -6,8 +6,11 @@
 mod auth;
 mod bad_input;
 mod cli;
+mod enroll;
 mod fleet;
+mod integration_api;
 mod oidc;
+mod openapi;
 mod rbac;
 mod reports;
 mod tfa;
