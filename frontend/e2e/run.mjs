@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -201,6 +201,8 @@ async function statusField(page, label) {
 
 async function main() {
   await mkdir(artifacts, { recursive: true });
+  // Screenshots of failures from an earlier run would be misleading.
+  for (const f of await readdir(artifacts)) if (f.startsWith('failed-')) await rm(path.join(artifacts, f));
   const work = await mkdtemp(path.join(tmpdir(), 'patchmon-e2e-'));
   cleanups.push(() => rm(work, { recursive: true, force: true }));
   const profile = path.join(work, 'chromium-profile');
@@ -643,7 +645,9 @@ async function main() {
     assert(secret, 'no TOTP secret shown');
     await page.getByLabel('Code from the app').fill(totp(secret));
     await page.getByRole('button', { name: 'Verify and turn on' }).click();
-    const codes = await page.getByRole('list', { name: 'Backup codes' }).locator('li').allTextContents();
+    const list = page.getByRole('list', { name: 'Backup codes' });
+    await list.waitFor();
+    const codes = await list.locator('li').allTextContents();
     assert(codes.length === 10, `${codes.length} backup codes shown`);
     await page.getByRole('button', { name: 'I have saved them' }).click();
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
