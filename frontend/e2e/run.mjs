@@ -636,6 +636,11 @@ async function main() {
     await page.goto(`${base}/settings`, { waitUntil: 'load' });
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
     await page.getByLabel('Report interval (minutes)').waitFor();
+    // Branding: a 1×1 PNG as the logo; the login page shows it later.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    await page.locator('input[type="file"]').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
+    await page.getByText('Logo saved').waitFor();
+    await page.getByRole('img', { name: 'Current logo' }).waitFor();
   });
 
   await test('enrol TOTP with the shown secret, sign in through the second step, turn it off', page, async () => {
@@ -671,6 +676,8 @@ async function main() {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.goto(`${base}/repositories`, { waitUntil: 'load' });
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.locator('img[src^="/api/v1/settings/logo"]').waitFor();
+    await page.screenshot({ path: path.join(artifacts, 'login.png'), fullPage: true });
     assert(new URL(page.url()).searchParams.get('next') === '/repositories', `login URL is ${page.url()}`);
     await signIn();
     await page.getByRole('heading', { name: 'Repositories' }).waitFor();

@@ -147,6 +147,16 @@ describe('request: session and CSRF', () => {
     expect(err.code).toBe('http_400');
   });
 
+  it('sends a file as is, with its own type and the CSRF header', async () => {
+    setCsrfToken('t');
+    const fetchSpy = stubFetch(() => json({}));
+    const file = new File([new Uint8Array([137, 80, 78, 71])], 'logo.png', { type: 'image/png' });
+    await request('/api/v1/settings/logo', { method: 'PUT', body: file });
+    const init = fetchSpy.mock.calls[0]?.[1];
+    expect(init?.body).toBe(file);
+    expect(init?.headers).toEqual({ Accept: 'application/json', 'Content-Type': 'image/png', 'X-CSRF-Token': 't' });
+  });
+
   it('accepts an empty successful answer', async () => {
     stubFetch(() => new Response(null, { status: 204 }));
     await expect(request('/api/v1/x', { method: 'DELETE' })).resolves.toBeNull();

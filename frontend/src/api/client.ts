@@ -2,7 +2,7 @@ import { ApiError, CLIENT_ERROR_CODES, isApiErrorBody } from './errors';
 
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** Serialised as JSON. */
+  /** Serialised as JSON, except a Blob (a File), which is sent as is with its own type. */
   body?: unknown;
   signal?: AbortSignal;
   /**
@@ -54,7 +54,10 @@ export async function request(path: string, options: RequestOptions = {}): Promi
   const method = options.method ?? 'GET';
   const headers: Record<string, string> = { Accept: 'application/json' };
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
-  if (options.body !== undefined) {
+  if (options.body instanceof Blob) {
+    headers['Content-Type'] = options.body.type || 'application/octet-stream';
+    init.body = options.body;
+  } else if (options.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(options.body);
   }

@@ -242,6 +242,30 @@ export async function getSettings(): Promise<Settings> {
   return expectShape<Settings>(await request('/api/v1/settings'), 'settings', { server_url: 'string' });
 }
 
+export interface Branding {
+  branding_name: string;
+  has_logo: boolean;
+  logo_updated_at: string | null;
+}
+
+/** Public: the name and whether a logo exists (the login page shows them). */
+export async function getBranding(): Promise<Branding> {
+  return expectShape<Branding>(await request('/api/v1/settings/branding', { allow401: true }), 'settings/branding', { has_logo: 'boolean' });
+}
+
+/** The logo's URL, versioned so a new upload is not served from the browser cache. */
+export function logoUrl(updatedAt: string | null): string {
+  return `/api/v1/settings/logo${updatedAt ? `?v=${encodeURIComponent(updatedAt)}` : ''}`;
+}
+
+export async function uploadLogo(file: File): Promise<void> {
+  await request('/api/v1/settings/logo', { method: 'PUT', body: file });
+}
+
+export async function deleteLogo(): Promise<void> {
+  await request('/api/v1/settings/logo', { method: 'DELETE' });
+}
+
 export async function updateSettings(input: Partial<Settings>): Promise<Settings> {
   return expectShape<Settings>(await request('/api/v1/settings', { method: 'PUT', body: input }), 'settings');
 }

@@ -2,6 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type SyntheticEvent } from 'react';
 import { Navigate, useNavigate, useSearchParams } from 'react-router';
 import { checkAdminUsers, getOidcConfig, login, verifyTfa } from '../api/auth';
+import { getBranding, logoUrl } from '../api/fleet';
 import { errorMessage } from '../api/errors';
 import { safeNext } from '../auth/next';
 import { ME_KEY, meQuery } from '../auth/session';
@@ -10,6 +11,8 @@ import { Button, Field, Loading } from '../components/ui';
 import { ThemeToggle } from '../theme/ThemeToggle';
 
 export function AuthShell({ title, children }: { title: string; children: React.ReactNode }) {
+  const branding = useQuery({ queryKey: ['branding'], queryFn: getBranding, retry: false, staleTime: 300_000 });
+  const name = branding.data?.branding_name || 'PatchMon';
   return (
     <div className="flex min-h-screen flex-col items-center justify-center px-4">
       <title>{`${title} · PatchMon`}</title>
@@ -17,7 +20,10 @@ export function AuthShell({ title, children }: { title: string; children: React.
         <ThemeToggle />
       </div>
       <div className="w-full max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900">
-        <p className="text-sm font-semibold tracking-tight text-blue-600">PatchMon</p>
+        <div className="flex items-center gap-2">
+          {branding.data?.has_logo ? <img src={logoUrl(branding.data.logo_updated_at)} alt="" className="h-8 max-w-32 object-contain" /> : null}
+          <p className="text-sm font-semibold tracking-tight text-blue-600">{name}</p>
+        </div>
         <h1 className="mb-5 text-xl font-semibold">{title}</h1>
         {children}
       </div>

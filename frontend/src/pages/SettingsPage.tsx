@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { getSettings, updateSettings } from '../api/fleet';
+import { deleteLogo, getSettings, logoUrl, updateSettings, uploadLogo } from '../api/fleet';
 import { errorMessage } from '../api/errors';
 import type { Settings } from '../api/types';
 import { ErrorPanel } from '../components/ErrorPanel';
@@ -101,12 +101,60 @@ function SettingsForm({ settings }: { settings: Settings }) {
       </Card>
       <Card title="Branding">
         <Field label="Name" value={form.branding_name} onChange={(e) => setForm({ ...form, branding_name: e.target.value })} maxLength={100} required />
-        <p className="mt-2 text-xs text-slate-500">{settings.has_logo ? 'A logo is set.' : 'No logo is set.'}</p>
+        <Logo settings={settings} />
       </Card>
       {error ? <ErrorPanel title="Settings not saved" message={error} /> : null}
       <Button type="submit" variant="primary" disabled={save.isPending}>
         {save.isPending ? 'Saving…' : 'Save settings'}
       </Button>
     </form>
+  );
+}
+
+function Logo({ settings }: { settings: Settings }) {
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const done = async (message: string) => {
+    toast.show({ kind: 'success', message });
+    await queryClient.invalidateQueries({ queryKey: ['settings'] });
+    await queryClient.invalidateQueries({ queryKey: ['branding'] });
+  };
+  const upload = useMutation({
+    mutationFn: uploadLogo,
+    onSuccess: () => done('Logo saved'),
+    onError: (e) => toast.show({ kind: 'error', message: `Logo not saved: ${errorMessage(e)}` }),
+  });
+  const remove = useMutation({
+    mutationFn: deleteLogo,
+    onSuccess: () => done('Logo removed'),
+    onError: (e) => toast.show({ kind: 'error', message: errorMessage(e) }),
+  });
+  return (
+    <div className="mt-4 flex flex-wrap items-center gap-4">
+      {settings.has_logo ? (
+        <img src={logoUrl(settings.logo_updated_at)} alt="Current logo" className="h-12 max-w-48 rounded border border-slate-200 bg-white object-contain p-1 dark:border-slate-700" />
+      ) : (
+        <span className="text-sm text-slate-500">No logo is set.</span>
+      )}
+      <label className="cursor-pointer rounded-md border border-slate-300 px-3 py-1.5 text-sm dark:border-slate-700">
+        {settings.has_logo ? 'Replace logo' : 'Upload logo'}
+        <input
+          type="file"
+          accept="image/png,image/jpeg,image/webp,image/gif"
+          className="sr-only"
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            if (file) upload.mutate(file);
+            e.target.value = '';
+          }}
+        />
+      </label>
+      {settings.has_logo ? (
+        <Button variant="ghost" onClick={() => remove.mutate()} disabled={remove.isPending}>
+          Remove logo
+        </Button>
+      ) : null}
+      <span className="text-xs text-slate-500">PNG, JPEG, WebP or GIF, at most 512 KB.</span>
+    </div>
   );
 }
