@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod hosts;
+pub mod install;
 pub mod rbac;
 pub mod reports;
 pub mod settings;
@@ -42,6 +43,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(agents::router(&state))
         .merge(health::router())
+        .merge(install::router(&state))
         .merge(rbac::user_api(&state).into_parts().0)
         .fallback(web::fallback)
         .layer(

@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod cli;
+mod install;
 mod oidc;
 mod rbac;
 mod reports;
