@@ -109,7 +109,7 @@ function TokenRow({ token: t, onEdit, onDelete }: { token: IntegrationToken; onE
         {t.allowed_ip_ranges.length > 0 ? <div className="text-xs font-normal text-slate-500">from {t.allowed_ip_ranges.join(', ')}</div> : null}
       </td>
       <td className={tdClass}>
-        <Badge color={enrolls ? 'blue' : 'slate'}>{typeLabel(t.integration_type)}</Badge>
+        <span className="whitespace-nowrap"><Badge color={enrolls ? 'blue' : 'slate'}>{typeLabel(t.integration_type)}</Badge></span>
         {scopes.length > 0 ? <div className="mt-1 text-xs text-slate-500">{scopes.join('; ')}</div> : null}
       </td>
       <td className={`${tdClass} font-mono text-xs break-all`}>{t.token_key}</td>
