@@ -1520,7 +1520,7 @@ async fn host_group_scope_applies_everywhere() {
 
 /// Seeds `hosts` hosts with `per_host` packages each (of 1,000 distinct), in
 /// 20 groups, straight through SQL. Used by the ignored timing run below.
-async fn seed_fleet(server: &TestServer, hosts: i64) {
+pub(crate) async fn seed_fleet(server: &TestServer, hosts: i64) {
     let pg = server.db().is_postgres();
     let (new_id, temp) = if pg {
         ("gen_random_uuid()", "CREATE TEMP TABLE")

@@ -134,7 +134,11 @@ async fn openapi_document_and_swagger_ui() {
         .filter_map(|op| op["operationId"].as_str())
         .collect();
     ids.sort_unstable();
-    let dups: Vec<&&str> = ids.windows(2).filter(|w| w[0] == w[1]).map(|w| &w[0]).collect();
+    let dups: Vec<&&str> = ids
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| &w[0])
+        .collect();
     assert!(dups.is_empty(), "operation ids must be unique: {dups:?}");
 
     // Swagger UI, served from the binary (no CDN).
