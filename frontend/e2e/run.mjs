@@ -543,6 +543,26 @@ async function main() {
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     assert(copied === enrollText, `clipboard holds: ${copied}`);
     await page.screenshot({ path: path.join(artifacts, 'integrations-secret.png'), fullPage: true });
+    // The copied dry-run snippet, run for real by sh on a fake Proxmox node (a `pct` with one
+    // running container): it downloads the script with the shown credentials, finds the
+    // container and would enroll it, and creates nothing.
+    await dialog.getByRole('button', { name: 'Copy dry run' }).click();
+    await dialog.getByRole('button', { name: 'Copy dry run' }).getByText('Copied').waitFor();
+    const dryRun = await page.evaluate(() => navigator.clipboard.readText());
+    assert(dryRun === dryText, `clipboard holds: ${dryRun}`);
+    const fakeBin = path.join(work, 'fake-pve');
+    await mkdir(fakeBin, { recursive: true });
+    await writeFile(
+      path.join(fakeBin, 'pct'),
+      '#!/bin/sh\ncase "$1" in\n  list) printf \'VMID       Status     Lock         Name\\n101        running                 e2e-lxc\\n\' ;;\n  exec) exit 0 ;;\n  *) exit 2 ;;\nesac\n',
+      { mode: 0o755 },
+    );
+    const hostsBefore = (await fetch(`${base}/api/v1/hosts`, { headers: { cookie: await cookieHeader() } }).then((r) => r.json())).pagination.total;
+    const ran = await run('sh', ['-c', dryRun], { env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH ?? ''}` } });
+    assert(ran.code === 0, `the dry-run snippet exited ${ran.code}: ${ran.stdout.slice(-600)} ${ran.stderr.slice(-600)}`);
+    assert(ran.stdout.includes('Would enroll: e2e-lxc') && ran.stdout.includes('Successfully Enrolled: 1 (dry run)'), `dry-run output: ${ran.stdout.slice(-800)}`);
+    const hostsAfter = (await fetch(`${base}/api/v1/hosts`, { headers: { cookie: await cookieHeader() } }).then((r) => r.json())).pagination.total;
+    assert(hostsAfter === hostsBefore, `the dry run changed the host count from ${hostsBefore} to ${hostsAfter}`);
     // The shown key and secret are the real ones: the server hands out the script for them (headers, as in the snippet).
     const auth = { 'X-Auto-Enrollment-Key': key, 'X-Auto-Enrollment-Secret': secret };
     const script = await fetch(`${base}/api/v1/auto-enrollment/script?type=proxmox-lxc`, { headers: auth });
