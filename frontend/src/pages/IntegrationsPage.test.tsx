@@ -185,6 +185,16 @@ describe('Integrations', () => {
     expect(within(table).getByText('ansible')).toBeInTheDocument();
   });
 
+  it('marks only Integrations as the current page, not Settings too', async () => {
+    stubFetch(withSession(fakeServer().handler));
+    renderApp('/settings/integrations');
+    await screen.findByText(/No tokens yet/);
+    const nav = screen.getByRole('navigation', { name: 'Main' });
+    const current = nav.querySelectorAll('[aria-current="page"]');
+    expect(current).toHaveLength(1);
+    expect(current[0]).toHaveTextContent('Integrations');
+  });
+
   it('is hidden from a role without can_manage_settings', async () => {
     const server = fakeServer([token()]);
     stubFetch(withSession(server.handler, 'readonly', READONLY_PERMISSIONS));
