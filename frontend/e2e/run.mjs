@@ -543,6 +543,11 @@ async function main() {
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     assert(copied === enrollText, `clipboard holds: ${copied}`);
     await page.screenshot({ path: path.join(artifacts, 'integrations-secret.png'), fullPage: true });
+    // The same dialog in the dark theme (the class the theme toggle sets), for the artefacts.
+    const wasDark = await page.evaluate(() => document.documentElement.classList.contains('dark'));
+    await page.evaluate((dark) => document.documentElement.classList.toggle('dark', dark), !wasDark);
+    await page.screenshot({ path: path.join(artifacts, `integrations-secret-${wasDark ? 'light' : 'dark'}.png`), fullPage: true });
+    await page.evaluate((dark) => document.documentElement.classList.toggle('dark', dark), wasDark);
     // The copied dry-run snippet, run for real by sh on a fake Proxmox node (a `pct` with one
     // running container): it downloads the script with the shown credentials, finds the
     // container and would enroll it, and creates nothing.

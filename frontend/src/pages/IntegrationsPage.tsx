@@ -409,7 +409,7 @@ function SecretModal({ token, onClose }: { token: CreatedIntegrationToken; onClo
               <CopyButton text={s.text} label={`Copy ${s.title.toLowerCase()}`} />
             </div>
             <p className="text-xs text-slate-600 dark:text-slate-400">{s.hint}</p>
-            <pre className="overflow-x-auto whitespace-pre-wrap break-all rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid="snippet">
+            <pre className="overflow-x-auto whitespace-pre-wrap break-all rounded bg-slate-900 p-3 text-xs text-slate-100 dark:bg-slate-950 dark:ring-1 dark:ring-slate-700" data-testid="snippet">
               {s.text}
             </pre>
           </section>
