@@ -185,6 +185,17 @@ describe('Integrations', () => {
     expect(within(table).getByText('ansible')).toBeInTheDocument();
   });
 
+  it('shows the commands of an existing token with a placeholder for the secret', async () => {
+    stubFetch(withSession(fakeServer([token({ integration_type: 'gethomepage', token_name: 'homepage' })]).handler));
+    const { user } = renderApp('/settings/integrations');
+    await user.click(await screen.findByRole('button', { name: 'Commands for homepage' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Commands for homepage' });
+    await waitFor(() => expect(within(dialog).getByTestId('snippet')).toHaveTextContent('url: https://pm.example.com/api/v1/gethomepage/stats'));
+    expect(within(dialog).getByTestId('snippet')).toHaveTextContent(`username: ${KEY} password: <secret>`);
+    await user.click(within(dialog).getByRole('button', { name: 'Close' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+  });
+
   it('marks only Integrations as the current page, not Settings too', async () => {
     stubFetch(withSession(fakeServer().handler));
     renderApp('/settings/integrations');

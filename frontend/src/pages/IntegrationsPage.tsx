@@ -7,7 +7,7 @@ import type { CreatedIntegrationToken, IntegrationToken, IntegrationType, TokenI
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate, formatRelative } from '../components/format';
 import { Badge, Button, Card, ConfirmDialog, CopyButton, Field, Loading, Modal, PageHeader, inputClass, selectClass, tableClass, tdClass, thClass } from '../components/ui';
-import { HOST_SCOPE_ACTIONS, INTEGRATION_TYPES, snippetsFor, typeInfo } from '../integrations/snippets';
+import { HOST_SCOPE_ACTIONS, INTEGRATION_TYPES, snippetsFor, typeInfo, type Snippet } from '../integrations/snippets';
 import { useToast } from '../toast/context';
 
 const TOKENS_KEY = ['integration-tokens'] as const;
@@ -18,6 +18,7 @@ export default function IntegrationsPage() {
   const [created, setCreated] = useState<CreatedIntegrationToken | null>(null);
   const [editing, setEditing] = useState<IntegrationToken | null>(null);
   const [deleting, setDeleting] = useState<IntegrationToken | null>(null);
+  const [showing, setShowing] = useState<IntegrationToken | null>(null);
   return (
     <div className="space-y-4">
       <PageHeader
@@ -31,7 +32,7 @@ export default function IntegrationsPage() {
       />
       {tokens.isPending ? <Loading /> : null}
       {tokens.isError ? <ErrorPanel title="Could not load the tokens" message={errorMessage(tokens.error)} onRetry={() => void tokens.refetch()} /> : null}
-      {tokens.data ? <TokenTable tokens={tokens.data} onEdit={setEditing} onDelete={setDeleting} /> : null}
+      {tokens.data ? <TokenTable tokens={tokens.data} onEdit={setEditing} onDelete={setDeleting} onSnippets={setShowing} /> : null}
       {creating ? (
         <TokenFormModal
           onClose={() => setCreating(false)}
@@ -44,6 +45,7 @@ export default function IntegrationsPage() {
       {created ? <SecretModal token={created} onClose={() => setCreated(null)} /> : null}
       {editing ? <TokenFormModal token={editing} onClose={() => setEditing(null)} /> : null}
       {deleting ? <DeleteTokenDialog token={deleting} onClose={() => setDeleting(null)} /> : null}
+      {showing ? <SnippetsModal token={showing} onClose={() => setShowing(null)} /> : null}
     </div>
   );
 }
@@ -52,7 +54,17 @@ function typeLabel(type: string): string {
   return typeInfo(type)?.label ?? type;
 }
 
-function TokenTable({ tokens, onEdit, onDelete }: { tokens: IntegrationToken[]; onEdit: (t: IntegrationToken) => void; onDelete: (t: IntegrationToken) => void }) {
+function TokenTable({
+  tokens,
+  onEdit,
+  onDelete,
+  onSnippets,
+}: {
+  tokens: IntegrationToken[];
+  onEdit: (t: IntegrationToken) => void;
+  onDelete: (t: IntegrationToken) => void;
+  onSnippets: (t: IntegrationToken) => void;
+}) {
   if (tokens.length === 0) {
     return (
       <Card>
@@ -80,7 +92,7 @@ function TokenTable({ tokens, onEdit, onDelete }: { tokens: IntegrationToken[]; 
         </thead>
         <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
           {tokens.map((t) => (
-            <TokenRow key={t.id} token={t} onEdit={() => onEdit(t)} onDelete={() => onDelete(t)} />
+            <TokenRow key={t.id} token={t} onEdit={() => onEdit(t)} onDelete={() => onDelete(t)} onSnippets={() => onSnippets(t)} />
           ))}
         </tbody>
       </table>
@@ -88,7 +100,7 @@ function TokenTable({ tokens, onEdit, onDelete }: { tokens: IntegrationToken[]; 
   );
 }
 
-function TokenRow({ token: t, onEdit, onDelete }: { token: IntegrationToken; onEdit: () => void; onDelete: () => void }) {
+function TokenRow({ token: t, onEdit, onDelete, onSnippets }: { token: IntegrationToken; onEdit: () => void; onDelete: () => void; onSnippets: () => void }) {
   const queryClient = useQueryClient();
   const toast = useToast();
   const toggle = useMutation({
@@ -140,6 +152,11 @@ function TokenRow({ token: t, onEdit, onDelete }: { token: IntegrationToken; onE
       </td>
       <td className={tdClass}>{t.users?.username ?? '—'}</td>
       <td className={`${tdClass} whitespace-nowrap text-right`}>
+        {typeInfo(t.integration_type) ? (
+          <Button variant="ghost" onClick={onSnippets} aria-label={`Commands for ${t.token_name}`}>
+            Commands
+          </Button>
+        ) : null}
         <Button variant="ghost" onClick={onEdit} aria-label={`Edit ${t.token_name}`}>
           Edit
         </Button>
@@ -367,18 +384,62 @@ function TokenFormModal({ token, onClose, onCreated }: { token?: IntegrationToke
   );
 }
 
+function SnippetList({ snippets }: { snippets: Snippet[] }) {
+  return (
+    <>
+      {snippets.map((s) => (
+        <section key={s.title} aria-label={s.title} className="space-y-1">
+          <div className="flex items-center justify-between gap-2">
+            <h3 className="text-sm font-semibold">{s.title}</h3>
+            <CopyButton text={s.text} label={`Copy ${s.title.toLowerCase()}`} />
+          </div>
+          <p className="text-xs text-slate-600 dark:text-slate-400">{s.hint}</p>
+          <pre className="overflow-x-auto whitespace-pre-wrap break-all rounded bg-slate-900 p-3 text-xs text-slate-100 dark:bg-slate-950 dark:ring-1 dark:ring-slate-700" data-testid="snippet">
+            {s.text}
+          </pre>
+        </section>
+      ))}
+    </>
+  );
+}
+
+/** The server URL for snippets and whether curl needs -k, from the settings (this page's origin without them). */
+function useSnippetTarget() {
+  const settings = useQuery({ queryKey: ['settings'], queryFn: getSettings });
+  return {
+    serverUrl: settings.data?.server_url || window.location.origin,
+    insecure: settings.data?.ignore_ssl_self_signed ?? false,
+    configured: Boolean(settings.data?.server_url),
+  };
+}
+
+/** The commands of an existing token, with a placeholder where the secret goes (the server no longer has it). */
+function SnippetsModal({ token, onClose }: { token: IntegrationToken; onClose: () => void }) {
+  const target = useSnippetTarget();
+  const snippets = snippetsFor({ type: token.integration_type, key: token.token_key, secret: SECRET_PLACEHOLDER, ...target });
+  return (
+    <Modal title={`Commands for ${token.token_name}`} onClose={onClose} wide>
+      <div className="space-y-4">
+        <p className="text-sm">
+          The secret was shown only when the token was created; put it where <code>{SECRET_PLACEHOLDER}</code> stands. Lost it? Create a new token and delete this one.
+        </p>
+        <SnippetList snippets={snippets} />
+        {!target.configured ? <p className="text-xs text-slate-500">Uses this page&apos;s address ({target.serverUrl}); set the server URL under Settings.</p> : null}
+        <div className="flex justify-end">
+          <Button onClick={onClose}>Close</Button>
+        </div>
+      </div>
+    </Modal>
+  );
+}
+
+const SECRET_PLACEHOLDER = '<secret>';
+
 /** Shown once, right after creation: the secret is never sent again. */
 function SecretModal({ token, onClose }: { token: CreatedIntegrationToken; onClose: () => void }) {
-  const settings = useQuery({ queryKey: ['settings'], queryFn: getSettings });
   // The configured server URL is what scripts and tools must reach; this page's origin otherwise.
-  const serverUrl = settings.data?.server_url || window.location.origin;
-  const snippets = snippetsFor({
-    type: token.integration_type,
-    key: token.token_key,
-    secret: token.token_secret,
-    serverUrl,
-    insecure: settings.data?.ignore_ssl_self_signed ?? false,
-  });
+  const target = useSnippetTarget();
+  const snippets = snippetsFor({ type: token.integration_type, key: token.token_key, secret: token.token_secret, ...target });
   // Escape and the backdrop do not close it: losing the secret by a stray click would mean a new token.
   return (
     <Modal title={`Token ${token.token_name} created`} onClose={() => undefined} wide>
@@ -402,19 +463,8 @@ function SecretModal({ token, onClose }: { token: CreatedIntegrationToken; onClo
             <CopyButton text={token.token_secret} label="Copy secret" />
           </dd>
         </dl>
-        {snippets.map((s) => (
-          <section key={s.title} aria-label={s.title} className="space-y-1">
-            <div className="flex items-center justify-between gap-2">
-              <h3 className="text-sm font-semibold">{s.title}</h3>
-              <CopyButton text={s.text} label={`Copy ${s.title.toLowerCase()}`} />
-            </div>
-            <p className="text-xs text-slate-600 dark:text-slate-400">{s.hint}</p>
-            <pre className="overflow-x-auto whitespace-pre-wrap break-all rounded bg-slate-900 p-3 text-xs text-slate-100 dark:bg-slate-950 dark:ring-1 dark:ring-slate-700" data-testid="snippet">
-              {s.text}
-            </pre>
-          </section>
-        ))}
-        {!settings.data?.server_url ? <p className="text-xs text-slate-500">Uses this page&apos;s address ({serverUrl}); set the server URL under Settings.</p> : null}
+        <SnippetList snippets={snippets} />
+        {!target.configured ? <p className="text-xs text-slate-500">Uses this page&apos;s address ({target.serverUrl}); set the server URL under Settings.</p> : null}
         <div className="flex justify-end">
           <Button variant="primary" onClick={onClose}>
             I have saved the secret
