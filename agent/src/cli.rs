@@ -52,7 +52,7 @@ pub enum Command {
     },
     /// Ask the server whether a newer agent is available.
     CheckVersion,
-    /// Update the agent binary (not available in this version).
+    /// Download, verify (SHA-256) and install the newest agent the server offers.
     UpdateAgent,
     /// Print the version.
     Version,
@@ -152,13 +152,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Config {
             action: ConfigAction::Show,
         } => config_show(&cli.config),
-        Command::UpdateAgent => {
-            eprintln!(
-                "Self-update is not available in patchmon-agent {AGENT_VERSION}: this version cannot replace its own binary yet.\n\
-                 To upgrade, install the new binary the same way this one was installed (the server's install script), then restart the service."
-            );
-            ExitCode::FAILURE
-        }
         other => block_on(async_command(other, &cli.config)),
     }
 }
@@ -334,21 +327,71 @@ async fn async_command(command: Command, path: &Path) -> ExitCode {
                         "Latest version:  {}",
                         v.latest_version.as_deref().unwrap_or("unknown")
                     );
+                    let newer = v
+                        .latest_version
+                        .as_deref()
+                        .is_some_and(|l| patchmon_protocol::version::is_newer(l, AGENT_VERSION));
                     if v.has_update {
                         println!(
-                            "An update is available, but self-update is not available in this agent version."
+                            "An update is available; the service installs it after its next full report, or run: patchmon-agent update-agent"
+                        );
+                    } else if newer {
+                        println!(
+                            "A newer version is available (automatic updates: {}); install it with: patchmon-agent update-agent",
+                            if v.auto_update_disabled_reason.is_empty() {
+                                "off"
+                            } else {
+                                &v.auto_update_disabled_reason
+                            }
                         );
                     } else {
                         println!("No update available.");
                     }
                     ExitCode::SUCCESS
                 }
+                Err(crate::client::ApiError::Status { status: 404, .. }) => {
+                    println!("Current version: {AGENT_VERSION}");
+                    println!(
+                        "No update available (the server has no agent build for this platform)."
+                    );
+                    ExitCode::SUCCESS
+                }
                 Err(e) => fail(format!("version check failed: {e}")),
+            }
+        }
+        Command::UpdateAgent => {
+            let (_, api) = match load_api(path) {
+                Ok(x) => x,
+                Err(e) => return fail(e),
+            };
+            let exe = match crate::update::current_exe() {
+                Ok(p) => p,
+                Err(e) => return fail(format!("cannot find this program's path: {e}")),
+            };
+            let state_dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            match crate::update::update(&api, &exe, state_dir, false).await {
+                Ok(crate::update::Outcome::Updated { from, to }) => {
+                    println!(
+                        "✅ patchmon-agent updated from {from} to {to} ({})",
+                        exe.display()
+                    );
+                    println!(
+                        "Restart the service to run it: systemctl restart patchmon-agent (or rc-service patchmon-agent restart)"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(crate::update::Outcome::UpToDate { reason, .. }) => {
+                    println!("No update available: {reason}.");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!("update failed: {e}")),
             }
         }
         Command::Diagnostics => diagnostics(path).await,
         Command::Version
-        | Command::UpdateAgent
         | Command::Config {
             action: ConfigAction::Show,
         } => ExitCode::SUCCESS,
@@ -535,7 +578,7 @@ async fn diagnostics(path: &Path) -> ExitCode {
 /// Re-executes the agent with the same arguments (after `apply_config`).
 fn restart_self() -> ExitCode {
     use std::os::unix::process::CommandExt;
-    let exe = match std::env::current_exe() {
+    let exe = match crate::update::current_exe() {
         Ok(e) => e,
         Err(e) => return fail(format!("cannot restart: {e}")),
     };

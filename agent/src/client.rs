@@ -320,6 +320,54 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Downloads `url` with the agent headers: at most `max` bytes, 60 s
+    /// without progress or 30 minutes in all. No compression is offered, so
+    /// the bytes are what the server's `hash` describes.
+    pub async fn download(&self, url: &str, max: usize) -> Result<Vec<u8>, ApiError> {
+        let unreachable = |e: reqwest::Error| ApiError::Unreachable {
+            url: url.to_owned(),
+            message: error_chain(&e),
+        };
+        let mut resp = self
+            .http
+            .get(url)
+            .header("X-API-ID", &self.api_id)
+            .header("X-API-KEY", &self.api_key)
+            .timeout(Duration::from_secs(30 * 60))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            let text = resp.text().await.unwrap_or_default();
+            return Err(ApiError::Status {
+                status,
+                message: error_message(&text),
+            });
+        }
+        let mut out = Vec::new();
+        loop {
+            let chunk = tokio::time::timeout(Duration::from_secs(60), resp.chunk())
+                .await
+                .map_err(|_| ApiError::Unreachable {
+                    url: url.to_owned(),
+                    message: "download stalled for 60 s".into(),
+                })?
+                .map_err(unreachable)?;
+            let Some(chunk) = chunk else { break };
+            if out.len() + chunk.len() > max {
+                return Err(ApiError::Decode(format!(
+                    "the download is larger than {} MB",
+                    max / (1024 * 1024)
+                )));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+}
+
 /// The Go architecture names PatchMon's download endpoint uses.
 pub fn go_arch() -> &'static str {
     match std::env::consts::ARCH {

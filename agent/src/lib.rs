@@ -12,5 +12,6 @@ pub mod logging;
 pub mod report;
 pub mod serve;
 pub mod system;
+pub mod update;
 pub mod util;
 pub mod ws;

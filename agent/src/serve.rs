@@ -49,6 +49,8 @@ pub struct Service {
     /// Last known reachability, for logging once per change.
     reachable: Option<bool>,
     to_ws: mpsc::UnboundedSender<AgentMessage>,
+    /// Set when the binary was replaced by a self-update: restart into it.
+    updated: bool,
 }
 
 /// The spool file for an undelivered report, next to `config.yml`.
@@ -115,6 +117,7 @@ pub async fn run(config_path: &Path) -> Result<bool, String> {
         ticks: 0,
         reachable: None,
         to_ws: out_tx,
+        updated: false,
     };
     tokio::select! {
         () = svc.startup_sync() => {}
@@ -142,7 +145,10 @@ pub async fn run(config_path: &Path) -> Result<bool, String> {
         }
     };
     let mut next_tick = Instant::now() + svc.offset;
-    if started {
+    if svc.updated {
+        restart = true;
+    }
+    if started && !restart {
         tracing::info!(
             "check-ins every {} s; first one in {} s (report offset)",
             svc.interval.as_secs(),
@@ -180,7 +186,7 @@ pub async fn run(config_path: &Path) -> Result<bool, String> {
                     flow
                 }
             };
-            if let Flow::Restart = flow {
+            if matches!(flow, Flow::Restart) || svc.updated {
                 restart = true;
                 break;
             }
@@ -361,16 +367,44 @@ impl Service {
         }
     }
 
-    /// PatchMon checks for a new agent version after each full report. We
-    /// cannot update ourselves yet; say so once when the server offers one.
+    /// PatchMon checks for a new agent version after each full report and
+    /// installs it when the server says `hasUpdate` (auto-update on at the
+    /// server and for this host).
     async fn after_full_report(&mut self) {
-        if let Ok(v) = self.api.agent_version().await
-            && v.has_update
-        {
-            tracing::info!(
-                "the server offers agent version {}; self-update is not available in this agent version",
-                v.latest_version.unwrap_or_default()
-            );
+        let _ = self.self_update(true).await;
+    }
+
+    /// Runs a self-update; true when the binary was replaced (the service
+    /// then restarts into it).
+    async fn self_update(&mut self, automatic: bool) -> Result<bool, String> {
+        let exe = crate::update::current_exe()
+            .map_err(|e| format!("cannot find this program's path: {e}"))?;
+        let state_dir = self
+            .config
+            .path()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        match crate::update::update(&self.api, &exe, &state_dir, automatic).await {
+            Ok(crate::update::Outcome::Updated { from, to }) => {
+                tracing::info!("updated from {from} to {to}; restarting into the new binary");
+                self.updated = true;
+                Ok(true)
+            }
+            Ok(crate::update::Outcome::UpToDate { reason, .. }) => {
+                tracing::debug!("no agent update: {reason}");
+                Ok(false)
+            }
+            Err(crate::update::UpdateError::NoBinary(_)) if automatic => Ok(false),
+            Err(e) => {
+                if automatic {
+                    tracing::warn!("automatic update failed: {e}");
+                } else {
+                    tracing::error!("update failed: {e}");
+                }
+                Err(e.to_string())
+            }
         }
     }
 
@@ -715,8 +749,17 @@ impl Service {
                 }
                 self.unsupported(&kind);
             }
-            ServerMessage::UpdateAgent
-            | ServerMessage::DockerInventoryRefresh
+            ServerMessage::UpdateAgent => match self.self_update(false).await {
+                Ok(true) => {
+                    self.reply(&kind, "ok", "agent updated; restarting");
+                    // Give the WebSocket task a moment to send the reply.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    return Flow::Restart;
+                }
+                Ok(false) => self.reply(&kind, "ok", "already up to date"),
+                Err(e) => self.reply(&kind, "error", e),
+            },
+            ServerMessage::DockerInventoryRefresh
             | ServerMessage::ComplianceScan { .. }
             | ServerMessage::ComplianceScanCancel
             | ServerMessage::RemediateRule { .. }

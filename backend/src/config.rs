@@ -318,6 +318,8 @@ impl Config {
         c.bind_address = IpAddr::from([127, 0, 0, 1]);
         c.port = 0;
         c.db_connection_limit = 8;
+        // No agent binaries unless a test provides a directory.
+        c.agent_binaries_dir = std::env::temp_dir().join("patchmon-test-no-agents");
         c
     }
 }

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod fleet;
 pub mod health;
 pub mod hosts;
+pub mod install;
 pub mod openapi;
 pub mod public_api;
 pub mod rbac;
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(public_api::router())
         .merge(openapi::router(&state))
         .merge(fleet::settings_api::public_router())
+        .merge(install::router(&state))
         .merge(rbac::user_api(&state).into_parts().0)
         .fallback(web::fallback)
         .layer(

@@ -68,6 +68,7 @@ pub fn base_document() -> utoipa::openapi::OpenApi {
         crate::fleet::repos::Api::openapi(),
         crate::fleet::settings_api::Api::openapi(),
         crate::health::Api::openapi(),
+        crate::install::Api::openapi(),
         crate::public_api::Api::openapi(),
         crate::public_api::gethomepage::Api::openapi(),
         crate::rbac::handlers::Api::openapi(),

@@ -21,6 +21,7 @@ pub struct Inner {
     pub auth_cache: AuthCache,
     pub limiters: crate::auth::ratelimit::Limiters,
     pub oidc: crate::auth::oidc::OidcState,
+    pub install: crate::install::InstallState,
 }
 
 impl AppState {
@@ -33,6 +34,7 @@ impl AppState {
             auth_cache: AuthCache::default(),
             limiters: Default::default(),
             oidc: Default::default(),
+            install: Default::default(),
         }))
     }
 
@@ -68,5 +70,10 @@ impl AppState {
     /// Cached OpenID Connect discovery.
     pub fn oidc(&self) -> &crate::auth::oidc::OidcState {
         &self.0.oidc
+    }
+
+    /// Agent installer state (binary cache, exchange rate limit).
+    pub fn install(&self) -> &crate::install::InstallState {
+        &self.0.install
     }
 }

@@ -13,6 +13,7 @@ pub mod hashing;
 pub mod messages;
 pub mod report;
 mod serde_util;
+pub mod version;
 
 pub use messages::{AgentMessage, ServerMessage};
 pub use report::*;

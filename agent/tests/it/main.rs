@@ -9,6 +9,7 @@ mod e2e;
 mod live;
 mod parsers;
 mod tls;
+mod update;
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -399,11 +399,11 @@ pub async fn integration_status(
     ))
 }
 
-const OSES: &[&str] = &["linux", "freebsd", "windows"];
-const ARCHES: &[&str] = &["amd64", "386", "arm64", "arm"];
-
-/// `GET /hosts/agent/version`: self-update is not offered yet, so this
-/// always answers "no update", with the reason.
+/// `GET /hosts/agent/version`: the binary the server offers for this
+/// platform (`agent_binaries_dir`, see `crate::install::binaries`), its
+/// SHA-256 in `hash`, and whether this agent should update: a newer version
+/// and auto-update on both server-wide and for the host. 404 (with
+/// `latestVersion: null`) when there is no binary or its version is unknown.
 #[utoipa::path(
     get,
     path = "/api/v1/hosts/agent/version",
@@ -414,34 +414,65 @@ const ARCHES: &[&str] = &["amd64", "386", "arm64", "arm"];
     )
 )]
 pub async fn agent_version(
-    AgentAuth(_host): AgentAuth,
+    State(state): State<AppState>,
+    AgentAuth(me): AgentAuth,
     Query(q): Query<HashMap<String, String>>,
-) -> AppResult<Json<AgentVersionResponse>> {
+) -> AppResult<axum::response::Response> {
+    use crate::install::binaries;
+    use axum::response::IntoResponse;
+
+    let (host_auto_update, stored_version): (bool, Option<String>) = with_db!(state.db(), p =>
+        sqlx::query_as("SELECT auto_update, agent_version FROM hosts WHERE id = $1")
+            .bind(me.id)
+            .fetch_optional(p)
+            .await)?
+    .ok_or(AppError::Unauthorized(super::auth::INVALID))?;
     let os = q.get("os").map(String::as_str).unwrap_or("linux");
     let arch = q.get("arch").map(String::as_str).unwrap_or("amd64");
-    if !OSES.contains(&os) {
-        return Err(AppError::BadRequest(format!("Unsupported os {os:?}")));
-    }
-    if !ARCHES.contains(&arch) || (os == "windows" && !matches!(arch, "amd64" | "arm64")) {
-        return Err(AppError::BadRequest(format!(
-            "Unsupported arch {arch:?} for {os}"
-        )));
-    }
-    let current = q.get("currentVersion").cloned().unwrap_or_default();
-    Ok(Json(AgentVersionResponse {
+    binaries::validate_platform(os, arch)?;
+    let current = q
+        .get("currentVersion")
+        .filter(|v| !v.trim().is_empty())
+        .cloned()
+        .or(stored_version)
+        .unwrap_or_default();
+    let s = settings::agent_settings(state.db()).await?;
+    let reason = if !s.auto_update {
+        "Auto-update is disabled in the server settings"
+    } else if !host_auto_update {
+        "Auto-update is disabled for this host"
+    } else {
+        ""
+    };
+    let mut resp = AgentVersionResponse {
         agent_type: q.get("type").cloned().unwrap_or_else(|| "go".into()),
         architecture: arch.to_owned(),
-        auto_update_disabled: true,
-        auto_update_disabled_reason: "This server does not distribute agent updates yet".into(),
+        auto_update_disabled: !reason.is_empty(),
+        auto_update_disabled_reason: reason.into(),
         current_version: current.clone(),
         download_url: None,
         error: None,
         has_update: false,
         hash: None,
-        latest_version: Some(current).filter(|c| !c.is_empty()),
+        latest_version: None,
         min_server_version: None,
         release_notes: None,
-    }))
+    };
+    let binary = crate::install::describe(&state, os, arch).await?;
+    let Some((bin, latest)) = binary.and_then(|b| b.version.clone().map(|v| (b, v))) else {
+        resp.error = Some(format!(
+            "No agent binary with a known version for {os}/{arch} on this server"
+        ));
+        let mut v = serde_json::to_value(&resp).map_err(AppError::internal)?;
+        v["code"] = json!("not_found");
+        return Ok((StatusCode::NOT_FOUND, Json(v)).into_response());
+    };
+    resp.has_update = reason.is_empty() && crate::install::binaries::is_newer(&latest, &current);
+    resp.download_url = Some(format!("/api/v1/hosts/agent/download?arch={arch}&os={os}"));
+    resp.hash = Some(bin.sha256);
+    resp.release_notes = Some(format!("PatchMon Agent v{latest}"));
+    resp.latest_version = Some(latest);
+    Ok(Json(resp).into_response())
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

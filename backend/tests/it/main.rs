@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod enroll;
 mod fleet;
+mod install;
 mod integration_api;
 mod oidc;
 mod openapi;

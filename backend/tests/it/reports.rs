@@ -374,11 +374,14 @@ async fn agent_settings_endpoints() {
         t,
         r#"{"compliance_docker_bench_enabled":false,"compliance_mode":"on-demand","compliance_openscap_enabled":true,"integrations":{"compliance":false,"docker":false},"success":true}"#
     );
+    // No agent binaries in the test configuration: 404 with the version fields
+    // (tests/it/install.rs covers a server with binaries).
     let (s, t) = get("/hosts/agent/version?arch=amd64&os=linux&type=go&currentVersion=2.1.3").await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 404);
     let v: Value = serde_json::from_str(&t).unwrap();
     assert_eq!(v["hasUpdate"], false);
     assert_eq!(v["currentVersion"], "2.1.3");
+    assert_eq!(v["latestVersion"], Value::Null);
     let (s, _) = get("/hosts/agent/version?arch=sparc&os=linux").await;
     assert_eq!(s, 400);
 
