@@ -393,6 +393,14 @@ async function main() {
     assert(command?.includes(`-H "X-API-ID: ${apiId}"`) && command.includes(`-H "X-API-KEY: ${apiKey}"`) && command.includes('/api/v1/hosts/install" | sh'), `install command is "${command}"`);
     await page.getByText('Waiting for connection…').waitFor();
     await page.screenshot({ path: path.join(artifacts, 'add-host-waiting.png'), fullPage: true });
+    // The command's request, as curl would make it: the server hands out the install script.
+    // (Not piped into sh here: it would install the agent into /usr/local/bin and /etc.)
+    const url = /"(http[^"]+\/api\/v1\/hosts\/install)"/.exec(command ?? '')?.[1];
+    assert(url === `${base}/api/v1/hosts/install`, `install URL is ${url}`);
+    const script = await fetch(url, { headers: { 'X-API-ID': apiId, 'X-API-KEY': apiKey } });
+    const text = await script.text();
+    assert(script.status === 200 && text.startsWith('#!/bin/sh'), `install script answered ${script.status}: ${text.slice(0, 120)}`);
+    assert(text.includes('BOOTSTRAP_TOKEN') && !text.includes(apiKey), 'the install script lacks a bootstrap token or carries the API key');
     creds = { apiId, apiKey, hostUrl: null };
   });
 
