@@ -396,8 +396,9 @@ async function main() {
     // The command's request, as curl would make it: the server hands out the install script.
     // (Not piped into sh here: it would install the agent into /usr/local/bin and /etc.)
     const url = /"(http[^"]+\/api\/v1\/hosts\/install)"/.exec(command ?? '')?.[1];
-    assert(url === `${base}/api/v1/hosts/install`, `install URL is ${url}`);
-    const script = await fetch(url, { headers: { 'X-API-ID': apiId, 'X-API-KEY': apiKey } });
+    // The host part is the configured server URL (SERVER_HOST, default localhost); ask this server.
+    assert(url && new URL(url).port === new URL(base).port, `install URL is ${url}`);
+    const script = await fetch(`${base}/api/v1/hosts/install`, { headers: { 'X-API-ID': apiId, 'X-API-KEY': apiKey } });
     const text = await script.text();
     assert(script.status === 200 && text.startsWith('#!/bin/sh'), `install script answered ${script.status}: ${text.slice(0, 120)}`);
     assert(text.includes('BOOTSTRAP_TOKEN') && !text.includes(apiKey), 'the install script lacks a bootstrap token or carries the API key');
