@@ -8,17 +8,22 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod enroll;
 pub mod error;
 pub mod extract;
+pub mod fleet;
 pub mod health;
 pub mod hosts;
 pub mod install;
+pub mod openapi;
+pub mod public_api;
 pub mod rbac;
 pub mod reports;
 pub mod settings;
 pub mod state;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tokens;
 pub mod users;
 pub mod web;
 
@@ -44,6 +49,10 @@ pub fn app(state: AppState) -> Router {
         .merge(agents::router(&state))
         .merge(health::router())
         .merge(install::router(&state))
+        .merge(enroll::router())
+        .merge(public_api::router())
+        .merge(openapi::router(&state))
+        .merge(fleet::settings_api::public_router())
         .merge(rbac::user_api(&state).into_parts().0)
         .fallback(web::fallback)
         .layer(

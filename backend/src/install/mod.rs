@@ -177,6 +177,15 @@ fn heredoc_fn(name: &str, text: &str) -> String {
 
 /// `GET /api/v1/hosts/install`: the install script for the calling host, with
 /// a fresh bootstrap token (never the API key).
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/install",
+    tag = "Agent installation",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn install_script(
     State(state): State<AppState>,
     AgentAuth(me): AgentAuth,
@@ -266,6 +275,15 @@ fn strip_shebang(s: &str) -> &str {
 
 /// `GET /api/v1/hosts/remove`: the removal script (no authentication; it
 /// carries no secret). The host record stays on the server.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/remove",
+    tag = "Agent installation",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn remove_script(Query(q): Query<HashMap<String, String>>) -> AppResult<Response> {
     if q.get("os").is_some_and(|o| o == "windows") {
         return Err(AppError::BadRequest(
@@ -291,6 +309,15 @@ struct ExchangeResponse {
 
 /// `POST /api/v1/hosts/bootstrap/exchange` `{"token":"…"}` → `{"apiId","apiKey"}`
 /// (compact JSON: scripts grep it). Rate limited per client IP.
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/bootstrap/exchange",
+    tag = "Agent installation",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn exchange(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -360,6 +387,15 @@ pub async fn describe(state: &AppState, os: &str, arch: &str) -> AppResult<Optio
 
 /// `GET /api/v1/hosts/agent/download?os=&arch=`: the agent binary.
 /// `force=binary` (sent by PatchMon's installer) is accepted and ignored.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/agent/download",
+    tag = "Agent installation",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn download(
     State(state): State<AppState>,
     AgentAuth(me): AgentAuth,
@@ -412,6 +448,11 @@ pub async fn download(
         .body(Body::from_stream(stream))
         .map_err(AppError::internal)
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(install_script, remove_script, exchange, download))]
+pub(crate) struct Api;
 
 #[cfg(test)]
 mod tests {

@@ -287,6 +287,15 @@ impl ApiRouter {
         self.route(Method::PUT, path, access, h)
     }
 
+    pub fn patch<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        h: H,
+    ) -> Self {
+        self.route(Method::PATCH, path, access, h)
+    }
+
     pub fn delete<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -310,6 +319,8 @@ pub fn user_api(state: &AppState) -> ApiRouter {
     let api = crate::users::routes(api);
     let api = crate::auth::audit::routes(api);
     let api = crate::agents::user_routes(api);
+    let api = crate::tokens::handlers::routes(api);
+    let api = crate::fleet::routes(api);
     handlers::routes(api)
 }
 

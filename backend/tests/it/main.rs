@@ -6,8 +6,12 @@
 mod auth;
 mod bad_input;
 mod cli;
+mod enroll;
+mod fleet;
 mod install;
+mod integration_api;
 mod oidc;
+mod openapi;
 mod rbac;
 mod reports;
 mod tfa;
