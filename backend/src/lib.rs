@@ -48,11 +48,11 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(agents::router(&state))
         .merge(health::router())
-        .merge(install::router(&state))
         .merge(enroll::router())
         .merge(public_api::router())
         .merge(openapi::router(&state))
         .merge(fleet::settings_api::public_router())
+        .merge(install::router(&state))
         .merge(rbac::user_api(&state).into_parts().0)
         .fallback(web::fallback)
         .layer(

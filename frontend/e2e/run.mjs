@@ -511,6 +511,93 @@ async function main() {
     await page.getByLabel('Report interval (minutes)').waitFor();
   });
 
+  await test('integrations: create a proxmox-lxc token, secret shown once with snippets, toggle inactive, delete', page, async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
+    await page.getByRole('heading', { name: 'Integrations' }).waitFor();
+    await page.getByRole('button', { name: 'New token' }).click();
+    const form = page.getByRole('dialog', { name: 'New token' });
+    assert(await form.getByRole('radio', { name: /Proxmox LXC/ }).isChecked(), 'Proxmox LXC is not the default type');
+    await form.getByLabel('Name').fill('e2e-pve');
+    await form.getByLabel('Hosts per day').fill('5');
+    await form.getByLabel('Default host group').selectOption({ label: GROUP });
+    await form.getByRole('button', { name: 'Create token' }).click();
+
+    const dialog = page.getByRole('dialog', { name: 'Token e2e-pve created' });
+    await dialog.getByText('This secret will not be shown again.').waitFor();
+    const key = (await dialog.getByTestId('token-key').textContent())?.trim() ?? '';
+    const secret = (await dialog.getByTestId('token-secret').textContent())?.trim() ?? '';
+    assert(/^patchmon_ae_[0-9a-f]{32}$/.test(key), `key looks like ${key}`);
+    assert(/^[0-9a-f]{64}$/.test(secret), 'the secret is not 64 hex characters');
+    const settings = await fetch(`${base}/api/v1/settings`, { headers: { cookie: await cookieHeader() } }).then((r) => r.json());
+    const url = (settings.server_url || base).replace(/\/+$/, '');
+    const enroll = dialog.getByTestId('snippet').first();
+    await enroll.getByText(`${url}/api/v1/auto-enrollment/script?type=proxmox-lxc`, { exact: false }).waitFor();
+    const enrollText = (await enroll.textContent()) ?? '';
+    assert(enrollText.includes(`-H "X-Auto-Enrollment-Key: ${key}" -H "X-Auto-Enrollment-Secret: ${secret}"`) && enrollText.endsWith('| sh'), `enroll snippet: ${enrollText}`);
+    const dryText = (await dialog.getByTestId('snippet').nth(1).textContent()) ?? '';
+    assert(dryText.endsWith('| DRY_RUN=true sh'), `dry-run snippet: ${dryText}`);
+    // The copy button puts exactly the shown command on the clipboard.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    await dialog.getByRole('button', { name: 'Copy enroll' }).click();
+    await dialog.getByRole('button', { name: 'Copy enroll' }).getByText('Copied').waitFor();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert(copied === enrollText, `clipboard holds: ${copied}`);
+    await page.screenshot({ path: path.join(artifacts, 'integrations-secret.png'), fullPage: true });
+    // The same dialog in the dark theme (the class the theme toggle sets), for the artefacts.
+    const wasDark = await page.evaluate(() => document.documentElement.classList.contains('dark'));
+    await page.evaluate((dark) => document.documentElement.classList.toggle('dark', dark), !wasDark);
+    await page.screenshot({ path: path.join(artifacts, `integrations-secret-${wasDark ? 'light' : 'dark'}.png`), fullPage: true });
+    await page.evaluate((dark) => document.documentElement.classList.toggle('dark', dark), wasDark);
+    // The copied dry-run snippet, run for real by sh on a fake Proxmox node (a `pct` with one
+    // running container): it downloads the script with the shown credentials, finds the
+    // container and would enroll it, and creates nothing.
+    await dialog.getByRole('button', { name: 'Copy dry run' }).click();
+    await dialog.getByRole('button', { name: 'Copy dry run' }).getByText('Copied').waitFor();
+    const dryRun = await page.evaluate(() => navigator.clipboard.readText());
+    assert(dryRun === dryText, `clipboard holds: ${dryRun}`);
+    const fakeBin = path.join(work, 'fake-pve');
+    await mkdir(fakeBin, { recursive: true });
+    await writeFile(
+      path.join(fakeBin, 'pct'),
+      '#!/bin/sh\ncase "$1" in\n  list) printf \'VMID       Status     Lock         Name\\n101        running                 e2e-lxc\\n\' ;;\n  exec) exit 0 ;;\n  *) exit 2 ;;\nesac\n',
+      { mode: 0o755 },
+    );
+    const hostsBefore = (await fetch(`${base}/api/v1/hosts`, { headers: { cookie: await cookieHeader() } }).then((r) => r.json())).pagination.total;
+    const ran = await run('sh', ['-c', dryRun], { env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH ?? ''}` } });
+    assert(ran.code === 0, `the dry-run snippet exited ${ran.code}: ${ran.stdout.slice(-600)} ${ran.stderr.slice(-600)}`);
+    assert(ran.stdout.includes('Would enroll: e2e-lxc') && ran.stdout.includes('Successfully Enrolled: 1 (dry run)'), `dry-run output: ${ran.stdout.slice(-800)}`);
+    const hostsAfter = (await fetch(`${base}/api/v1/hosts`, { headers: { cookie: await cookieHeader() } }).then((r) => r.json())).pagination.total;
+    assert(hostsAfter === hostsBefore, `the dry run changed the host count from ${hostsBefore} to ${hostsAfter}`);
+    // The shown key and secret are the real ones: the server hands out the script for them (headers, as in the snippet).
+    const auth = { 'X-Auto-Enrollment-Key': key, 'X-Auto-Enrollment-Secret': secret };
+    const script = await fetch(`${base}/api/v1/auto-enrollment/script?type=proxmox-lxc`, { headers: auth });
+    assert(script.status === 200, `script download with the shown credentials answered ${script.status}`);
+    assert((await script.text()).includes(key), 'the served script does not carry the key');
+
+    await dialog.getByRole('button', { name: 'I have saved the secret' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const row = page.getByRole('table', { name: 'Tokens' }).locator('tr[data-token="e2e-pve"]');
+    await row.getByText('0 / 5').waitFor();
+    await row.getByText(key).waitFor();
+    await row.getByText(`joins ${GROUP}`).waitFor();
+    assert(!((await page.textContent('body')) ?? '').includes(secret), 'the secret is still on the page after closing');
+
+    await row.getByRole('switch', { name: 'Active: e2e-pve' }).click();
+    await row.getByText('Inactive').waitFor();
+    const listed = await fetch(`${base}/api/v1/auto-enrollment/tokens`, { headers: { cookie: await cookieHeader() } }).then((r) => r.json());
+    assert(listed.find((t) => t.token_key === key)?.is_active === false, 'the server still has the token active');
+    const refused = await fetch(`${base}/api/v1/auto-enrollment/script?type=proxmox-lxc`, { headers: auth });
+    assert(refused.status === 401, `an inactive token's script download answered ${refused.status}`);
+    await page.screenshot({ path: path.join(artifacts, 'integrations-list.png'), fullPage: true });
+
+    await row.getByRole('button', { name: 'Delete e2e-pve' }).click();
+    await page.getByRole('dialog', { name: 'Delete token e2e-pve?' }).getByRole('button', { name: 'Delete token' }).click();
+    await row.waitFor({ state: 'detached' });
+    await page.getByText('No tokens yet.', { exact: false }).waitFor();
+    const after = await fetch(`${base}/api/v1/auto-enrollment/tokens`, { headers: { cookie: await cookieHeader() } }).then((r) => r.json());
+    assert(!after.some((t) => t.token_key === key), 'the server still lists the deleted token');
+  });
+
   await test('sign out; a protected page then asks for a sign-in and returns there', page, async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();

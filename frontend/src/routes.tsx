@@ -47,6 +47,7 @@ export const routes: RouteObject[] = [
           { path: 'users', lazy: page(() => import('./pages/UsersPage'), 'can_view_users') },
           { path: 'roles', lazy: page(() => import('./pages/RolesPage'), 'can_manage_settings') },
           { path: 'settings', lazy: page(() => import('./pages/SettingsPage'), 'can_manage_settings') },
+          { path: 'settings/integrations', lazy: page(() => import('./pages/IntegrationsPage'), 'can_manage_settings') },
           { path: 'profile', lazy: page(() => import('./pages/ProfilePage')) },
           { path: 'status', lazy: page(() => import('./pages/StatusPage')) },
           { path: '*', lazy: page(() => import('./pages/NotFoundPage')) },

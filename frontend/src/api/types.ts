@@ -433,3 +433,50 @@ export interface Settings {
   updated_at: string | null;
   agents_notified?: number;
 }
+
+// Integrations (docs/integrations.md "Token administration")
+
+export type IntegrationType = 'proxmox-lxc' | 'direct-host' | 'api' | 'gethomepage';
+
+/** Resource → actions, for `api` tokens only (e.g. `{"host": ["get"]}`). */
+export type TokenScopes = Record<string, string[]>;
+
+export interface IntegrationToken {
+  id: string;
+  token_name: string;
+  token_key: string;
+  /** One of IntegrationType; kept open so an unknown type still lists. */
+  integration_type: string;
+  is_active: boolean;
+  is_expired: boolean;
+  allowed_ip_ranges: string[];
+  max_hosts_per_day: number;
+  hosts_created_today: number;
+  last_used_at: string | null;
+  expires_at: string | null;
+  created_at: string;
+  updated_at?: string;
+  default_host_group_id: string | null;
+  metadata: Record<string, unknown>;
+  scopes: TokenScopes | null;
+  host_groups: { id: string; name: string; color: string } | null;
+  users: { id: string; username: string; first_name: string | null; last_name: string | null } | null;
+}
+
+/** The create answer's token: the only time `token_secret` is sent. */
+export interface CreatedIntegrationToken extends IntegrationToken {
+  token_secret: string;
+}
+
+export interface TokenInput {
+  token_name?: string;
+  integration_type?: IntegrationType;
+  is_active?: boolean;
+  max_hosts_per_day?: number;
+  allowed_ip_ranges?: string[];
+  /** `""`/null clears it (PATCH). */
+  default_host_group_id?: string | null;
+  /** ISO 8601 or a bare date (end of that day, UTC); null clears it (PATCH). */
+  expires_at?: string | null;
+  scopes?: TokenScopes;
+}

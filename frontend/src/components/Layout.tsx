@@ -88,7 +88,7 @@ export function Layout() {
           <ul className="flex gap-1 overflow-x-auto md:flex-col">
             {visibleNav(me).map((item) => (
               <li key={item.to}>
-                <NavLink to={item.to} end={item.to === '/'} className={navClass}>
+                <NavLink to={item.to} end={item.to === '/' || item.to === '/settings'} className={navClass}>
                   {item.label}
                 </NavLink>
               </li>

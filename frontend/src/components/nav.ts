@@ -17,6 +17,7 @@ export const NAV: NavItem[] = [
   { to: '/users', label: 'Users', permission: 'can_view_users' },
   { to: '/roles', label: 'Roles', permission: 'can_manage_settings' },
   { to: '/settings', label: 'Settings', permission: 'can_manage_settings' },
+  { to: '/settings/integrations', label: 'Integrations', permission: 'can_manage_settings' },
   { to: '/status', label: 'Server status' },
 ];
 
