@@ -99,6 +99,8 @@ pub struct Config {
     pub agent_binaries_dir: PathBuf,
     /// Sessions, passwords, lockout, auth rate limits (`crate::auth::config`).
     pub auth: crate::auth::config::AuthConfig,
+    /// Job queue, scheduler, retention (`crate::queue::config`).
+    pub queue: crate::queue::config::QueueConfig,
 }
 
 /// A configuration error naming the variable.
@@ -269,6 +271,7 @@ impl Config {
             server_port,
             agent_binaries_dir,
             auth: crate::auth::config::AuthConfig::from_map(vars)?,
+            queue: crate::queue::config::QueueConfig::from_map(vars)?,
         })
     }
 
@@ -277,7 +280,10 @@ impl Config {
     pub fn suspicious_vars(vars: &HashMap<String, String>) -> Vec<(String, &'static str)> {
         let mut out = Vec::new();
         for k in vars.keys() {
-            let mut known_vars = KNOWN.iter().chain(crate::auth::config::KNOWN);
+            let mut known_vars = KNOWN
+                .iter()
+                .chain(crate::auth::config::KNOWN)
+                .chain(crate::queue::config::KNOWN);
             if known_vars.clone().any(|v| *v == k.as_str()) {
                 continue;
             }

@@ -21,6 +21,7 @@ pub struct Inner {
     pub auth_cache: AuthCache,
     pub limiters: crate::auth::ratelimit::Limiters,
     pub oidc: crate::auth::oidc::OidcState,
+    pub queue: crate::queue::Queue,
 }
 
 impl AppState {
@@ -33,6 +34,7 @@ impl AppState {
             auth_cache: AuthCache::default(),
             limiters: Default::default(),
             oidc: Default::default(),
+            queue: Default::default(),
         }))
     }
 
@@ -63,6 +65,11 @@ impl AppState {
     /// In-memory rate limiters of the auth endpoints.
     pub fn limiters(&self) -> &crate::auth::ratelimit::Limiters {
         &self.0.limiters
+    }
+
+    /// The job queue runtime of this replica.
+    pub fn queue(&self) -> &crate::queue::Queue {
+        &self.0.queue
     }
 
     /// Cached OpenID Connect discovery.

@@ -310,6 +310,9 @@ pub fn user_api(state: &AppState) -> ApiRouter {
     let api = crate::users::routes(api);
     let api = crate::auth::audit::routes(api);
     let api = crate::agents::user_routes(api);
+    let api = crate::queue::api::routes(api);
+    let api = crate::alerts::routes(api);
+    let api = crate::notify::routes(api);
     handlers::routes(api)
 }
 
