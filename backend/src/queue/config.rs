@@ -129,7 +129,7 @@ impl QueueConfig {
             lease: Duration::from_secs(v.num("QUEUE_LEASE_SECONDS", 30, 1, 3600)?),
             retry_base: ms("QUEUE_RETRY_BASE_MS", 2000, 1, 600_000)?,
             max_attempts: v.num("QUEUE_MAX_ATTEMPTS", 5, 1, 100)?,
-            workers: v.num("QUEUE_WORKERS", 3, 1, 64)?,
+            workers: v.num("QUEUE_WORKERS", 3, 0, 64)?,
             command_ttl: Duration::from_secs(v.num(
                 "AGENT_COMMAND_TTL_SECONDS",
                 86_400,

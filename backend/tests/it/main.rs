@@ -11,6 +11,7 @@ mod rbac;
 mod reports;
 mod tfa;
 mod ws;
+mod queue;
 
 use patchmon_server::testkit::{HostCredentials, TestServer};
 use reqwest::StatusCode;
