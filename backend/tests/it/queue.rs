@@ -463,3 +463,98 @@ async fn a_command_reaches_an_agent_connected_to_another_replica() {
     assert_eq!(out["routed_from"], a.state.queue().replica_id.as_str(), "{out}");
     assert_eq!(j.attempts, 1);
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real server binary on `port` against the test server's database.
+fn spawn_server(server: &TestServer, port: u16, st: Storage, prefix: &str, hold_ms: u64) -> Child {
+    use patchmon_server::config::DatabaseUrl;
+    let url = match server.database_url() {
+        DatabaseUrl::Sqlite(u) | DatabaseUrl::Postgres(u) => u.clone(),
+    };
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_patchmon-server"));
+    cmd.env("DATABASE_URL", url)
+        .env("PORT", port.to_string())
+        .env("BIND_ADDRESS", "127.0.0.1")
+        .env("QUEUE_DEBUG_HOLD_MS", hold_ms.to_string())
+        .env("QUEUE_LEASE_SECONDS", "2")
+        .env("QUEUE_POLL_INTERVAL_MS", "50")
+        .env("SCHEDULER_ENABLED", "false")
+        .env("RECONNECT_JITTER_SECONDS", "0")
+        .env("LOG_LEVEL", "warn")
+        .env_remove("REDIS_URL")
+        .env_remove("REDIS_HOST")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if st == Storage::Redis {
+        cmd.env("REDIS_URL", redis_url()).env("REDIS_KEY_PREFIX", prefix);
+    }
+    Child(cmd.spawn().expect("spawn patchmon-server"))
+}
+
+async fn wait_healthy(port: u16) {
+    let ok = TestServer::wait_for(Duration::from_secs(30), || async {
+        client()
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    assert!(ok, "server on {port} never became healthy");
+}
+
+/// A server process killed with SIGKILL while it holds a job: after a
+/// restart the job is retried once its lease expires and completed once.
+#[tokio::test]
+async fn a_job_held_by_a_killed_server_is_retried_after_restart() {
+    use patchmon_server::queue::{Command as Cmd, enqueue_command};
+    for st in STORAGES {
+        let mut server = TestServer::start_with(|c| queue_config(c, Storage::Db, "unused")).await;
+        let h = host_with_report(&server, "crash-01").await;
+        let hid = host_id(&server, &h.api_id).await;
+        // Only the spawned binaries work the queue from here on.
+        server.stop().await;
+        let p = prefix();
+        let id = enqueue_command(&server.state, hid, &h.api_id, Cmd::ReportNow, Duration::ZERO)
+            .await
+            .unwrap()
+            .to_string();
+
+        let port = free_port();
+        let mut first = spawn_server(&server, port, st, &p, 60_000);
+        let j = wait_job(&server, &id, "active").await;
+        assert_eq!(j.attempts, 1);
+        first.0.kill().unwrap(); // SIGKILL
+        first.0.wait().unwrap();
+        assert_eq!(job(&server, &id).await.status, "active", "nothing ran it to completion");
+
+        let port2 = free_port();
+        let _second = spawn_server(&server, port2, st, &p, 0);
+        wait_healthy(port2).await;
+        let mut ws = agent_ws(format!("127.0.0.1:{port2}").parse().unwrap(), &h).await;
+        assert_eq!(
+            next_command(&mut ws, Duration::from_secs(15)).await.as_deref(),
+            Some("report_now"),
+            "{st:?}"
+        );
+        let j = wait_job(&server, &id, "completed").await;
+        assert_eq!(j.attempts, 2, "{st:?}: the killed attempt counts");
+        assert_eq!(next_command(&mut ws, Duration::from_millis(500)).await, None, "delivered once");
+    }
+}
