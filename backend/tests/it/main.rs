@@ -12,6 +12,8 @@ mod reports;
 mod tfa;
 mod ws;
 mod queue;
+mod alerts;
+mod notify;
 
 use patchmon_server::testkit::{HostCredentials, TestServer};
 use reqwest::StatusCode;
