@@ -79,7 +79,12 @@ pub async fn config_of(state: &AppState, alert_type: &str) -> AppResult<Option<A
 pub async fn host_down_threshold(state: &AppState) -> AppResult<i64> {
     Ok(config_of(state, "host_down")
         .await?
-        .and_then(|c| c.metadata.0.get("threshold_seconds").and_then(Value::as_i64))
+        .and_then(|c| {
+            c.metadata
+                .0
+                .get("threshold_seconds")
+                .and_then(Value::as_i64)
+        })
         .unwrap_or(30)
         .max(0))
 }
@@ -109,7 +114,9 @@ pub async fn raise(
     metadata: Value,
 ) -> AppResult<Option<Alert>> {
     let Some(cfg) = config_of(state, alert_type).await? else {
-        return Err(AppError::internal(format!("unknown alert type {alert_type}")));
+        return Err(AppError::internal(format!(
+            "unknown alert type {alert_type}"
+        )));
     };
     if !cfg.enabled {
         return Ok(None);
@@ -244,7 +251,9 @@ async fn list(
             .bind(q.assigned_to).bind(q.host_id).fetch_one(p).await?;
         (rows, total)
     });
-    Ok(Json(json!({ "alerts": rows, "total": total, "limit": limit, "offset": offset })))
+    Ok(Json(
+        json!({ "alerts": rows, "total": total, "limit": limit, "offset": offset }),
+    ))
 }
 
 async fn detail(
@@ -284,7 +293,9 @@ async fn act(
         .await?
         .ok_or_else(|| AppError::NotFound("Alert not found".into()))?;
     if b.note.as_ref().is_some_and(|n| n.len() > 2000) {
-        return Err(AppError::BadRequest("note is longer than 2000 characters".into()));
+        return Err(AppError::BadRequest(
+            "note is longer than 2000 characters".into(),
+        ));
     }
     let now = state.now();
     let me = u.id();
@@ -400,7 +411,9 @@ async fn put_config(
     }
     if let Some(d) = b.retention_days {
         if !(1..=36500).contains(&d) {
-            return Err(AppError::BadRequest("retention_days must be 1..36500".into()));
+            return Err(AppError::BadRequest(
+                "retention_days must be 1..36500".into(),
+            ));
         }
         c.retention_days = d;
     }
@@ -424,9 +437,9 @@ async fn put_config(
         .bind(c.retention_days).bind(&c.metadata).bind(state.now()).execute(p).await.map(|r| r.rows_affected()));
     match res {
         Ok(_) => Ok(Json(json!({ "config": c }))),
-        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Err(
-            AppError::BadRequest("auto_assign_user_id is not a user".into()),
-        ),
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Err(AppError::BadRequest(
+            "auto_assign_user_id is not a user".into(),
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -444,7 +457,8 @@ async fn summary(
 ) -> AppResult<Json<Value>> {
     let days = q.days.unwrap_or(30).clamp(1, 365);
     let since = state.now() - Duration::days(days);
-    const BY: &str = "SELECT alert_type, severity, status, created_at FROM alerts WHERE created_at >= $1";
+    const BY: &str =
+        "SELECT alert_type, severity, status, created_at FROM alerts WHERE created_at >= $1";
     const OPEN: &str = "SELECT status, COUNT(*) FROM alerts GROUP BY status";
     type Row = (String, String, String, DateTime<Utc>);
     let (rows, open): (Vec<Row>, Vec<(String, i64)>) = with_db!(state.db(), p => {

@@ -113,18 +113,40 @@ pub async fn dispatch_now(state: &AppState, alert: &Alert, event: &str) -> AppRe
             continue;
         }
         if event == "alert_raised" && in_cooldown(state, &ch, alert).await? {
-            log(state, &ch, Some(alert), event, "skipped_cooldown", 0, Some("within the channel cooldown for this host and alert type")).await?;
+            log(
+                state,
+                &ch,
+                Some(alert),
+                event,
+                "skipped_cooldown",
+                0,
+                Some("within the channel cooldown for this host and alert type"),
+            )
+            .await?;
             continue;
         }
         let (status, attempts, err) = send_with_retries(state, &ch, alert, event).await;
-        log(state, &ch, Some(alert), event, status, attempts, err.as_deref()).await?;
+        log(
+            state,
+            &ch,
+            Some(alert),
+            event,
+            status,
+            attempts,
+            err.as_deref(),
+        )
+        .await?;
     }
     Ok(())
 }
 
 async fn matches(state: &AppState, ch: &Channel, a: &Alert, event: &str) -> AppResult<bool> {
     let ev = &ch.events.0;
-    if !ev.is_empty() && !ev.iter().any(|e| e == &a.alert_type || e == event || e == "*") {
+    if !ev.is_empty()
+        && !ev
+            .iter()
+            .any(|e| e == &a.alert_type || e == event || e == "*")
+    {
         return Ok(false);
     }
     if alerts::severity_rank(&a.severity) < alerts::severity_rank(&ch.min_severity) {
@@ -243,7 +265,9 @@ async fn send(state: &AppState, ch: &Channel, a: &Alert, event: &str) -> Result<
             check(req.body(body).send().await)
         }
         "ntfy" => {
-            let base = str_of(c, "url").unwrap_or("https://ntfy.sh").trim_end_matches('/');
+            let base = str_of(c, "url")
+                .unwrap_or("https://ntfy.sh")
+                .trim_end_matches('/');
             let topic = str_of(c, "topic").ok_or("ntfy has no topic")?;
             let priority = match a.severity.as_str() {
                 "critical" => "5",
@@ -262,7 +286,9 @@ async fn send(state: &AppState, ch: &Channel, a: &Alert, event: &str) -> Result<
             check(req.body(a.message.clone()).send().await)
         }
         "gotify" => {
-            let base = str_of(c, "url").ok_or("gotify has no url")?.trim_end_matches('/');
+            let base = str_of(c, "url")
+                .ok_or("gotify has no url")?
+                .trim_end_matches('/');
             let token = str_of(c, "token").ok_or("gotify has no token")?;
             let priority = match a.severity.as_str() {
                 "critical" => 9,
@@ -280,7 +306,18 @@ async fn send(state: &AppState, ch: &Channel, a: &Alert, event: &str) -> Result<
                     .await,
             )
         }
-        "email" => send_email(c, &title, &format!("{}\n\n{}", a.message, serde_json::to_string_pretty(&payload(a, event, now)).unwrap_or_default())).await,
+        "email" => {
+            send_email(
+                c,
+                &title,
+                &format!(
+                    "{}\n\n{}",
+                    a.message,
+                    serde_json::to_string_pretty(&payload(a, event, now)).unwrap_or_default()
+                ),
+            )
+            .await
+        }
         other => Err(format!("unknown channel kind {other}")),
     }
 }
@@ -296,7 +333,11 @@ async fn send_email(c: &Value, subject: &str, text: &str) -> Result<(), String> 
         .parse()
         .map_err(|e| format!("from: {e}"))?;
     let mut msg = Message::builder().from(from).subject(subject);
-    let to = c.get("to").and_then(Value::as_array).cloned().unwrap_or_default();
+    let to = c
+        .get("to")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if to.is_empty() {
         return Err("email has no recipients".into());
     }
@@ -404,7 +445,9 @@ fn validate(b: &ChannelBody) -> AppResult<()> {
         "email"
             if str_of(c, "host").is_none()
                 || str_of(c, "from").is_none()
-                || c.get("to").and_then(Value::as_array).is_none_or(|a| a.is_empty()) =>
+                || c.get("to")
+                    .and_then(Value::as_array)
+                    .is_none_or(|a| a.is_empty()) =>
         {
             bad("email config needs host, from and a non-empty to list")
         }
@@ -465,7 +508,10 @@ async fn create(
         .bind(b.cooldown_seconds).bind(now).execute(p).await.map(|r| r.rows_affected()))
     .map_err(fk_error)?;
     let ch = get_channel(&state, id).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "channel": ch.redacted() }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "channel": ch.redacted() })),
+    ))
 }
 
 async fn update(

@@ -39,22 +39,38 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
     let manage_hosts = Access::Requires(Permission::ManageHosts);
     let view_hosts = Access::Requires(Permission::ViewHosts);
     let settings = Access::Requires(Permission::ManageSettings);
-    api.post("/api/v1/hosts/{host_id}/report-now", manage_hosts, report_now)
-        .post("/api/v1/hosts/{host_id}/update-agent", manage_hosts, update_agent)
-        .post(
-            "/api/v1/hosts/{host_id}/refresh-integrations",
-            manage_hosts,
-            refresh_integrations,
-        )
-        .post("/api/v1/hosts/{host_id}/docker-refresh", manage_hosts, docker_refresh)
-        .get("/api/v1/hosts/{host_id}/jobs", view_hosts, host_jobs)
-        .get("/api/v1/hosts/{host_id}/timeline", view_hosts, host_timeline)
-        .get("/api/v1/queues", settings, queues)
-        .get("/api/v1/queues/jobs", settings, jobs)
-        .get("/api/v1/queues/jobs/{id}", settings, job_detail)
-        .post("/api/v1/queues/jobs/{id}/retry", settings, retry_job)
-        .delete("/api/v1/queues/jobs/{id}", settings, remove_job)
-        .post("/api/v1/queues/{name}/run", settings, run_task)
+    api.post(
+        "/api/v1/hosts/{host_id}/report-now",
+        manage_hosts,
+        report_now,
+    )
+    .post(
+        "/api/v1/hosts/{host_id}/update-agent",
+        manage_hosts,
+        update_agent,
+    )
+    .post(
+        "/api/v1/hosts/{host_id}/refresh-integrations",
+        manage_hosts,
+        refresh_integrations,
+    )
+    .post(
+        "/api/v1/hosts/{host_id}/docker-refresh",
+        manage_hosts,
+        docker_refresh,
+    )
+    .get("/api/v1/hosts/{host_id}/jobs", view_hosts, host_jobs)
+    .get(
+        "/api/v1/hosts/{host_id}/timeline",
+        view_hosts,
+        host_timeline,
+    )
+    .get("/api/v1/queues", settings, queues)
+    .get("/api/v1/queues/jobs", settings, jobs)
+    .get("/api/v1/queues/jobs/{id}", settings, job_detail)
+    .post("/api/v1/queues/jobs/{id}/retry", settings, retry_job)
+    .delete("/api/v1/queues/jobs/{id}", settings, remove_job)
+    .post("/api/v1/queues/{name}/run", settings, run_task)
 }
 
 /// The host's api_id, if the caller may see the host (else 404).
@@ -84,7 +100,8 @@ async fn enqueue_for(
     let api_id = scoped_host(&state, &user, host_id).await?;
     let id = super::enqueue_command(&state, host_id, &api_id, cmd, Duration::ZERO).await?;
     let online = state.hub().is_connected(&api_id)
-        || state.queue().redis().is_some() && super::agent_online_anywhere(&state, host_id, None).await?;
+        || state.queue().redis().is_some()
+            && super::agent_online_anywhere(&state, host_id, None).await?;
     let message = if online {
         format!("{} queued", cmd.name())
     } else {
@@ -96,7 +113,9 @@ async fn enqueue_for(
     };
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "job_id": id, "status": "queued", "agent_connected": online, "message": message })),
+        Json(
+            json!({ "job_id": id, "status": "queued", "agent_connected": online, "message": message }),
+        ),
     ))
 }
 
@@ -330,7 +349,9 @@ async fn job_detail(
     _u: CurrentUser,
     AppPath(id): AppPath<Uuid>,
 ) -> AppResult<Json<Value>> {
-    Ok(Json(json!({ "job": load_job(&state, id).await?.to_json() })))
+    Ok(Json(
+        json!({ "job": load_job(&state, id).await?.to_json() }),
+    ))
 }
 
 /// Puts a failed agent command back in the queue with fresh attempts.
@@ -357,7 +378,9 @@ async fn retry_job(
         return Err(AppError::Conflict("Only failed jobs can be retried".into()));
     }
     super::make_due(&state, id, now).await;
-    Ok(Json(json!({ "job": load_job(&state, id).await?.to_json() })))
+    Ok(Json(
+        json!({ "job": load_job(&state, id).await?.to_json() }),
+    ))
 }
 
 /// Removes a job that is not running.

@@ -86,9 +86,7 @@ impl QueueConfig {
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let v = Vars(vars);
         let redis_url = match v.get("REDIS_URL") {
-            Some(u) if u.starts_with("redis://") || u.starts_with("rediss://") => {
-                Some(RedisUrl(u))
-            }
+            Some(u) if u.starts_with("redis://") || u.starts_with("rediss://") => Some(RedisUrl(u)),
             Some(u) => {
                 return Err(config_error(
                     "REDIS_URL",

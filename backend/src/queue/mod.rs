@@ -235,7 +235,12 @@ const CLAIM_SQL: &str = "UPDATE job_history SET status = 'active', attempt_numbe
 pub async fn claim_next(state: &AppState) -> AppResult<Option<Claimed>> {
     let now = state.now();
     let candidates: Vec<Uuid> = match state.queue().redis() {
-        Some(r) => r.pop_due(now).await.map_err(internal)?.into_iter().collect(),
+        Some(r) => r
+            .pop_due(now)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .collect(),
         None => {
             const SQL: &str = "SELECT id FROM job_history WHERE queue_name = $1 \
                 AND status IN ('queued', 'delayed') AND run_at <= $2 ORDER BY run_at LIMIT 8";
@@ -420,8 +425,7 @@ async fn release_waiting(state: &AppState, host_id: Uuid) -> AppResult<usize> {
     let now = state.now();
     const SQL: &str = "UPDATE job_history SET status = 'queued', run_at = $2, error_message = NULL, \
         updated_at = $2 WHERE host_id = $1 AND status = 'waiting' RETURNING id";
-    let ids: Vec<Uuid> =
-        with_db!(state.db(), p => sqlx::query_scalar(SQL).bind(host_id).bind(now).fetch_all(p).await)?;
+    let ids: Vec<Uuid> = with_db!(state.db(), p => sqlx::query_scalar(SQL).bind(host_id).bind(now).fetch_all(p).await)?;
     for id in &ids {
         make_due(state, *id, now).await;
     }
@@ -524,7 +528,12 @@ pub async fn on_agent_disconnected(state: AppState, host_id: Uuid, api_id: Strin
 
 /// Expired leases back to the queue, expired jobs failed, Redis index repaired.
 async fn maintenance_loop(state: AppState) {
-    let every = state.config().queue.poll_interval.max(Duration::from_millis(100)) * 2;
+    let every = state
+        .config()
+        .queue
+        .poll_interval
+        .max(Duration::from_millis(100))
+        * 2;
     loop {
         if let Err(e) = maintenance(&state).await {
             tracing::warn!(error = %e, "queue maintenance failed");

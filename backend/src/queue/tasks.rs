@@ -175,14 +175,16 @@ async fn apply(
 async fn orphaned_repos(state: &AppState) -> AppResult<Value> {
     const SQL: &str = "DELETE FROM repositories WHERE NOT EXISTS \
         (SELECT 1 FROM host_repositories hr WHERE hr.repository_id = repositories.id)";
-    let n = with_db!(state.db(), p => sqlx::query(SQL).execute(p).await.map(|r| r.rows_affected()))?;
+    let n =
+        with_db!(state.db(), p => sqlx::query(SQL).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(json!({ "repositories_deleted": n }))
 }
 
 async fn orphaned_packages(state: &AppState) -> AppResult<Value> {
     const SQL: &str = "DELETE FROM packages WHERE NOT EXISTS \
         (SELECT 1 FROM host_packages hp WHERE hp.package_id = packages.id)";
-    let n = with_db!(state.db(), p => sqlx::query(SQL).execute(p).await.map(|r| r.rows_affected()))?;
+    let n =
+        with_db!(state.db(), p => sqlx::query(SQL).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(json!({ "packages_deleted": n }))
 }
 
@@ -246,7 +248,11 @@ async fn system_statistics(state: &AppState) -> AppResult<Value> {
 mod tests {
     use super::*;
 
-    fn row(connected: Option<bool>, gone: Option<i64>, last: Option<i64>) -> (HostRow, DateTime<Utc>) {
+    fn row(
+        connected: Option<bool>,
+        gone: Option<i64>,
+        last: Option<i64>,
+    ) -> (HostRow, DateTime<Utc>) {
         let now = Utc::now();
         (
             HostRow {
@@ -274,6 +280,10 @@ mod tests {
         let (h, now) = row(None, None, Some(181));
         assert_eq!(classify(&h, now, 60, 30).0, "down");
         let (h, now) = row(Some(true), None, Some(500));
-        assert_eq!(classify(&h, now, 60, 30).0, "stale", "socket up, no reports");
+        assert_eq!(
+            classify(&h, now, 60, 30).0,
+            "stale",
+            "socket up, no reports"
+        );
     }
 }

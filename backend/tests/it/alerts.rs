@@ -16,20 +16,62 @@ async fn alerts_lifecycle_history_config_and_summary() {
     let server = start(Storage::Db, Arc::new(SystemClock), |_| {}).await;
     let token = setup_admin(&server).await;
     let h = host_with_report(&server, "a-01").await;
-    let hid: Uuid = server.host(&h.api_id).await.unwrap()["id"].as_str().unwrap().parse().unwrap();
+    let hid: Uuid = server.host(&h.api_id).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let st = &server.state;
-    let a = alerts::raise(st, "security_updates_available", Some(hid), "3 security updates", "apply them", json!({"count": 3}))
-        .await.unwrap().expect("raised");
+    let a = alerts::raise(
+        st,
+        "security_updates_available",
+        Some(hid),
+        "3 security updates",
+        "apply them",
+        json!({"count": 3}),
+    )
+    .await
+    .unwrap()
+    .expect("raised");
     assert_eq!(a.severity, "error", "default severity of the type");
     // One unresolved alert per (type, host).
-    assert!(alerts::raise(st, "security_updates_available", Some(hid), "dup", "dup", json!({})).await.unwrap().is_none());
-    alerts::raise(st, "updates_available", Some(hid), "12 updates", "", json!({})).await.unwrap().expect("raised");
+    assert!(
+        alerts::raise(
+            st,
+            "security_updates_available",
+            Some(hid),
+            "dup",
+            "dup",
+            json!({})
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+    alerts::raise(
+        st,
+        "updates_available",
+        Some(hid),
+        "12 updates",
+        "",
+        json!({}),
+    )
+    .await
+    .unwrap()
+    .expect("raised");
 
     let get = |q: &'static str| {
         let server = &server;
         let token = token.clone();
         async move {
-            let (s, _, b) = call(server, Method::GET, &format!("/api/v1/alerts{q}"), Some(&token), None).await;
+            let (s, _, b) = call(
+                server,
+                Method::GET,
+                &format!("/api/v1/alerts{q}"),
+                Some(&token),
+                None,
+            )
+            .await;
             assert_eq!(s, 200, "{b}");
             b
         }
@@ -38,14 +80,28 @@ async fn alerts_lifecycle_history_config_and_summary() {
     assert_eq!(get("?severity=error").await["total"], 1);
     assert_eq!(get("?type=updates_available").await["total"], 1);
     assert_eq!(get("?status=resolved").await["total"], 0);
-    let (s, _, _) = call(&server, Method::GET, "/api/v1/alerts?limit=abc", Some(&token), None).await;
+    let (s, _, _) = call(
+        &server,
+        Method::GET,
+        "/api/v1/alerts?limit=abc",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(s, 400);
 
     let act = |body: Value| {
         let server = &server;
         let token = token.clone();
         async move {
-            call(server, Method::POST, &format!("/api/v1/alerts/{}/actions", a.id), Some(&token), Some(body)).await
+            call(
+                server,
+                Method::POST,
+                &format!("/api/v1/alerts/{}/actions", a.id),
+                Some(&token),
+                Some(body),
+            )
+            .await
         }
     };
     let (s, _, b) = act(json!({"action": "acknowledge", "note": "looking"})).await;
@@ -58,7 +114,9 @@ async fn alerts_lifecycle_history_config_and_summary() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["alert"]["status"], "silenced");
     const ME: &str = "SELECT id FROM users WHERE username = 'admin'";
-    let me: Uuid = patchmon_server::with_db!(server.db(), p => sqlx::query_scalar(ME).fetch_one(p).await).unwrap();
+    let me: Uuid =
+        patchmon_server::with_db!(server.db(), p => sqlx::query_scalar(ME).fetch_one(p).await)
+            .unwrap();
     let (s, _, b) = act(json!({"action": "assign", "user_id": me})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(get(&*format!("?assigned_to={me}").leak()).await["total"], 1);
@@ -74,31 +132,104 @@ async fn alerts_lifecycle_history_config_and_summary() {
     let (s, _, b) = act(json!({"action": "reopen"})).await;
     assert_eq!(s, 200, "{b}");
 
-    let (s, _, b) = call(&server, Method::GET, &format!("/api/v1/alerts/{}", a.id), Some(&token), None).await;
+    let (s, _, b) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/alerts/{}", a.id),
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(s, 200);
-    let actions: Vec<&str> = b["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["created", "acknowledged", "silenced", "assigned", "resolved", "reopened"]);
-    let (s, _, _) = call(&server, Method::GET, &format!("/api/v1/alerts/{}", Uuid::new_v4()), Some(&token), None).await;
+    let actions: Vec<&str> = b["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "created",
+            "acknowledged",
+            "silenced",
+            "assigned",
+            "resolved",
+            "reopened"
+        ]
+    );
+    let (s, _, _) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/alerts/{}", Uuid::new_v4()),
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(s, 404);
 
     // Per-type config: disabled types raise nothing; validation.
-    let (s, _, b) = call(&server, Method::PUT, "/api/v1/alerts/config/reboot_required", Some(&token),
-        Some(json!({"enabled": false, "default_severity": "critical", "retention_days": 7}))).await;
+    let (s, _, b) = call(
+        &server,
+        Method::PUT,
+        "/api/v1/alerts/config/reboot_required",
+        Some(&token),
+        Some(json!({"enabled": false, "default_severity": "critical", "retention_days": 7})),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
-    assert!(alerts::raise(st, "reboot_required", Some(hid), "r", "r", json!({})).await.unwrap().is_none());
-    let (s, _, _) = call(&server, Method::PUT, "/api/v1/alerts/config/reboot_required", Some(&token),
-        Some(json!({"default_severity": "meh"}))).await;
+    assert!(
+        alerts::raise(st, "reboot_required", Some(hid), "r", "r", json!({}))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (s, _, _) = call(
+        &server,
+        Method::PUT,
+        "/api/v1/alerts/config/reboot_required",
+        Some(&token),
+        Some(json!({"default_severity": "meh"})),
+    )
+    .await;
     assert_eq!(s, 400);
-    let (s, _, _) = call(&server, Method::PUT, "/api/v1/alerts/config/nope", Some(&token), Some(json!({}))).await;
+    let (s, _, _) = call(
+        &server,
+        Method::PUT,
+        "/api/v1/alerts/config/nope",
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(s, 404);
-    let (s, _, b) = call(&server, Method::PUT, "/api/v1/alerts/config/host_down", Some(&token),
-        Some(json!({"metadata": {"threshold_seconds": 120}}))).await;
+    let (s, _, b) = call(
+        &server,
+        Method::PUT,
+        "/api/v1/alerts/config/host_down",
+        Some(&token),
+        Some(json!({"metadata": {"threshold_seconds": 120}})),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(alerts::host_down_threshold(st).await.unwrap(), 120);
-    let (_, _, b) = call(&server, Method::GET, "/api/v1/alerts/config", Some(&token), None).await;
+    let (_, _, b) = call(
+        &server,
+        Method::GET,
+        "/api/v1/alerts/config",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(b["config"].as_array().unwrap().len(), alerts::TYPES.len());
 
-    let (s, _, b) = call(&server, Method::GET, "/api/v1/alerts/summary?days=7", Some(&token), None).await;
+    let (s, _, b) = call(
+        &server,
+        Method::GET,
+        "/api/v1/alerts/summary?days=7",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["total"], 2);
     assert_eq!(b["by_type"]["security_updates_available"], 1);

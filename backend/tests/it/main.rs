@@ -3,17 +3,17 @@
 //! Integration tests: the real server on an ephemeral port, over real HTTP and
 //! WebSockets, against SQLite (default) or PostgreSQL (`TEST_DATABASE_URL`).
 
+mod alerts;
 mod auth;
 mod bad_input;
 mod cli;
+mod notify;
 mod oidc;
+mod queue;
 mod rbac;
 mod reports;
 mod tfa;
 mod ws;
-mod queue;
-mod alerts;
-mod notify;
 
 use patchmon_server::testkit::{HostCredentials, TestServer};
 use reqwest::StatusCode;

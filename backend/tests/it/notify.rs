@@ -46,7 +46,14 @@ async fn receiver() -> (String, Receiver) {
 }
 
 async fn create_channel(server: &TestServer, token: &str, body: Value) -> String {
-    let (s, _, b) = call(server, Method::POST, "/api/v1/notifications/channels", Some(token), Some(body)).await;
+    let (s, _, b) = call(
+        server,
+        Method::POST,
+        "/api/v1/notifications/channels",
+        Some(token),
+        Some(body),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     b["channel"]["id"].as_str().unwrap().to_owned()
 }
@@ -78,42 +85,81 @@ async fn wait_deliveries(server: &TestServer, token: &str, channel: &str, n: usi
 
 #[tokio::test]
 async fn signed_webhook_cooldown_and_filters() {
-    let server = start(Storage::Db, Arc::new(patchmon_server::clock::SystemClock), |_| {}).await;
+    let server = start(
+        Storage::Db,
+        Arc::new(patchmon_server::clock::SystemClock),
+        |_| {},
+    )
+    .await;
     let token = setup_admin(&server).await;
     let (url, rx) = receiver().await;
-    let hook = create_channel(&server, &token, json!({
-        "name": "ops hook", "kind": "webhook",
-        "config": {"url": format!("{url}/hook"), "secret": "s3cret"},
-        "cooldown_seconds": 600,
-    }))
+    let hook = create_channel(
+        &server,
+        &token,
+        json!({
+            "name": "ops hook", "kind": "webhook",
+            "config": {"url": format!("{url}/hook"), "secret": "s3cret"},
+            "cooldown_seconds": 600,
+        }),
+    )
     .await;
     // Filtered out by event type and by severity.
-    let sec_only = create_channel(&server, &token, json!({
-        "name": "security only", "kind": "webhook", "config": {"url": format!("{url}/sec")},
-        "events": ["security_updates_available"],
-    }))
+    let sec_only = create_channel(
+        &server,
+        &token,
+        json!({
+            "name": "security only", "kind": "webhook", "config": {"url": format!("{url}/sec")},
+            "events": ["security_updates_available"],
+        }),
+    )
     .await;
-    let critical_only = create_channel(&server, &token, json!({
-        "name": "pager", "kind": "webhook", "config": {"url": format!("{url}/pager")},
-        "min_severity": "critical",
-    }))
+    let critical_only = create_channel(
+        &server,
+        &token,
+        json!({
+            "name": "pager", "kind": "webhook", "config": {"url": format!("{url}/pager")},
+            "min_severity": "critical",
+        }),
+    )
     .await;
     // Secrets never come back.
-    let (_, _, b) = call(&server, Method::GET, "/api/v1/notifications/channels", Some(&token), None).await;
+    let (_, _, b) = call(
+        &server,
+        Method::GET,
+        "/api/v1/notifications/channels",
+        Some(&token),
+        None,
+    )
+    .await;
     assert!(!b.to_string().contains("s3cret"), "{b}");
 
     let h = host_with_report(&server, "web-01").await;
-    let hid: Uuid = server.host(&h.api_id).await.unwrap()["id"].as_str().unwrap().parse().unwrap();
-    let a = alerts::raise(&server.state, "reboot_required", Some(hid), "web-01 needs a reboot", "kernel updated", json!({}))
-        .await
+    let hid: Uuid = server.host(&h.api_id).await.unwrap()["id"]
+        .as_str()
         .unwrap()
-        .expect("raised");
+        .parse()
+        .unwrap();
+    let a = alerts::raise(
+        &server.state,
+        "reboot_required",
+        Some(hid),
+        "web-01 needs a reboot",
+        "kernel updated",
+        json!({}),
+    )
+    .await
+    .unwrap()
+    .expect("raised");
     let d = wait_deliveries(&server, &token, &hook, 1).await;
     assert_eq!(d[0]["status"], "sent", "{d:?}");
     assert_eq!(rx.count(), 1);
     let (path, headers, body) = rx.nth(0);
     assert_eq!(path, "/hook");
-    let ts: i64 = headers[notify::TIMESTAMP_HEADER].to_str().unwrap().parse().unwrap();
+    let ts: i64 = headers[notify::TIMESTAMP_HEADER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let sig = headers[notify::SIGNATURE_HEADER].to_str().unwrap();
     assert_eq!(sig, notify::sign("s3cret", ts, &body), "signature verifies");
     assert_ne!(sig, notify::sign("wrong", ts, &body));
@@ -124,12 +170,22 @@ async fn signed_webhook_cooldown_and_filters() {
 
     // Resolve and raise again within the cooldown: the resolution is sent,
     // the second raise is skipped and logged.
-    alerts::auto_resolve(&server.state, "reboot_required", Some(hid), "rebooted").await.unwrap().expect("resolved");
-    wait_deliveries(&server, &token, &hook, 2).await;
-    alerts::raise(&server.state, "reboot_required", Some(hid), "again", "kernel updated", json!({}))
+    alerts::auto_resolve(&server.state, "reboot_required", Some(hid), "rebooted")
         .await
         .unwrap()
-        .expect("raised again");
+        .expect("resolved");
+    wait_deliveries(&server, &token, &hook, 2).await;
+    alerts::raise(
+        &server.state,
+        "reboot_required",
+        Some(hid),
+        "again",
+        "kernel updated",
+        json!({}),
+    )
+    .await
+    .unwrap()
+    .expect("raised again");
     let d = wait_deliveries(&server, &token, &hook, 3).await;
     assert_eq!(d[1]["event"], "alert_resolved");
     assert_eq!(d[2]["status"], "skipped_cooldown", "{d:?}");
@@ -142,13 +198,30 @@ async fn signed_webhook_cooldown_and_filters() {
 
 #[tokio::test]
 async fn failing_webhook_is_retried_then_logged_as_failed() {
-    let server = start(Storage::Db, Arc::new(patchmon_server::clock::SystemClock), |_| {}).await;
+    let server = start(
+        Storage::Db,
+        Arc::new(patchmon_server::clock::SystemClock),
+        |_| {},
+    )
+    .await;
     let token = setup_admin(&server).await;
     let (url, rx) = receiver().await;
     rx.status.store(500, Ordering::SeqCst);
-    let ch = create_channel(&server, &token, json!({
-        "name": "broken", "kind": "webhook", "config": {"url": url}})).await;
-    let (s, _, b) = call(&server, Method::POST, &format!("/api/v1/notifications/channels/{ch}/test"), Some(&token), None).await;
+    let ch = create_channel(
+        &server,
+        &token,
+        json!({
+        "name": "broken", "kind": "webhook", "config": {"url": url}}),
+    )
+    .await;
+    let (s, _, b) = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/notifications/channels/{ch}/test"),
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["status"], "failed");
     assert_eq!(b["attempts"], 3);
@@ -158,7 +231,14 @@ async fn failing_webhook_is_retried_then_logged_as_failed() {
     assert_eq!(d[0]["error"], "HTTP 500");
     // Recovers once the receiver does.
     rx.status.store(200, Ordering::SeqCst);
-    let (_, _, b) = call(&server, Method::POST, &format!("/api/v1/notifications/channels/{ch}/test"), Some(&token), None).await;
+    let (_, _, b) = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/notifications/channels/{ch}/test"),
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(b["status"], "sent", "{b}");
     // Bad channel definitions are 400s.
     for bad in [
@@ -168,19 +248,38 @@ async fn failing_webhook_is_retried_then_logged_as_failed() {
         json!({"name": "x", "kind": "gotify", "config": {"url": "http://g"}}),
         json!({"name": "x", "kind": "ntfy", "config": {"topic": "t"}, "min_severity": "loud"}),
     ] {
-        let (s, _, b) = call(&server, Method::POST, "/api/v1/notifications/channels", Some(&token), Some(bad)).await;
+        let (s, _, b) = call(
+            &server,
+            Method::POST,
+            "/api/v1/notifications/channels",
+            Some(&token),
+            Some(bad),
+        )
+        .await;
         assert_eq!(s, 400, "{b}");
     }
 }
 
 #[tokio::test]
 async fn ntfy_and_gotify_presets() {
-    let server = start(Storage::Db, Arc::new(patchmon_server::clock::SystemClock), |_| {}).await;
+    let server = start(
+        Storage::Db,
+        Arc::new(patchmon_server::clock::SystemClock),
+        |_| {},
+    )
+    .await;
     let token = setup_admin(&server).await;
     let (url, rx) = receiver().await;
     let ntfy = create_channel(&server, &token, json!({
         "name": "ntfy", "kind": "ntfy", "config": {"url": url, "topic": "patchmon-alerts", "token": "tk"}})).await;
-    let (_, _, b) = call(&server, Method::POST, &format!("/api/v1/notifications/channels/{ntfy}/test"), Some(&token), None).await;
+    let (_, _, b) = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/notifications/channels/{ntfy}/test"),
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(b["status"], "sent", "{b}");
     let (path, headers, body) = rx.nth(0);
     assert_eq!(path, "/patchmon-alerts");
@@ -188,9 +287,21 @@ async fn ntfy_and_gotify_presets() {
     assert_eq!(headers["authorization"], "Bearer tk");
     assert!(String::from_utf8_lossy(&body).contains("This is a test"));
 
-    let gotify = create_channel(&server, &token, json!({
-        "name": "gotify", "kind": "gotify", "config": {"url": url, "token": "app-token"}})).await;
-    let (_, _, b) = call(&server, Method::POST, &format!("/api/v1/notifications/channels/{gotify}/test"), Some(&token), None).await;
+    let gotify = create_channel(
+        &server,
+        &token,
+        json!({
+        "name": "gotify", "kind": "gotify", "config": {"url": url, "token": "app-token"}}),
+    )
+    .await;
+    let (_, _, b) = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/notifications/channels/{gotify}/test"),
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(b["status"], "sent", "{b}");
     let (path, headers, body) = rx.nth(1);
     assert_eq!(path, "/message");
@@ -207,7 +318,9 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
     let g = got.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((sock, _)) = l.accept().await else { return };
+            let Ok((sock, _)) = l.accept().await else {
+                return;
+            };
             let g = g.clone();
             tokio::spawn(async move {
                 let (r, mut w) = sock.into_split();
@@ -247,26 +360,62 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
 
 #[tokio::test]
 async fn email_is_delivered_to_an_smtp_sink() {
-    let server = start(Storage::Db, Arc::new(patchmon_server::clock::SystemClock), |_| {}).await;
+    let server = start(
+        Storage::Db,
+        Arc::new(patchmon_server::clock::SystemClock),
+        |_| {},
+    )
+    .await;
     let token = setup_admin(&server).await;
     let (port, got) = smtp_sink().await;
-    let ch = create_channel(&server, &token, json!({
+    let ch = create_channel(
+        &server,
+        &token,
+        json!({
         "name": "mail", "kind": "email", "min_severity": "warning",
         "config": {"host": "127.0.0.1", "port": port, "security": "none",
-                   "from": "PatchMon <patchmon@example.com>", "to": ["ops@example.com"]}})).await;
-    let (_, _, b) = call(&server, Method::POST, &format!("/api/v1/notifications/channels/{ch}/test"), Some(&token), None).await;
+                   "from": "PatchMon <patchmon@example.com>", "to": ["ops@example.com"]}}),
+    )
+    .await;
+    let (_, _, b) = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/notifications/channels/{ch}/test"),
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(b["status"], "sent", "{b}");
     // A raised alert above the minimum severity is mailed too.
     let h = host_with_report(&server, "mail-01").await;
-    let hid: Uuid = server.host(&h.api_id).await.unwrap()["id"].as_str().unwrap().parse().unwrap();
-    alerts::raise(&server.state, "host_down", Some(hid), "Host mail-01 is down", "socket gone", json!({}))
-        .await
+    let hid: Uuid = server.host(&h.api_id).await.unwrap()["id"]
+        .as_str()
         .unwrap()
-        .expect("raised");
+        .parse()
+        .unwrap();
+    alerts::raise(
+        &server.state,
+        "host_down",
+        Some(hid),
+        "Host mail-01 is down",
+        "socket gone",
+        json!({}),
+    )
+    .await
+    .unwrap()
+    .expect("raised");
     wait_deliveries(&server, &token, &ch, 2).await;
     let mails = got.lock().unwrap().clone();
     assert_eq!(mails.len(), 2, "{mails:?}");
-    assert!(mails[0].contains("Subject: [INFO] PatchMon test notification"), "{}", mails[0]);
+    assert!(
+        mails[0].contains("Subject: [INFO] PatchMon test notification"),
+        "{}",
+        mails[0]
+    );
     assert!(mails[0].contains("To: ops@example.com"));
-    assert!(mails[1].contains("Subject: [CRITICAL] Host mail-01 is down"), "{}", mails[1]);
+    assert!(
+        mails[1].contains("Subject: [CRITICAL] Host mail-01 is down"),
+        "{}",
+        mails[1]
+    );
 }

@@ -54,7 +54,11 @@ pub fn prefix() -> String {
     format!("pmtest:{}", Uuid::new_v4().simple())
 }
 
-pub async fn start(st: Storage, clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut Config)) -> TestServer {
+pub async fn start(
+    st: Storage,
+    clock: Arc<dyn Clock>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestServer {
     let p = prefix();
     TestServer::start_with_clock(
         move |c| {
@@ -69,8 +73,10 @@ pub async fn start(st: Storage, clock: Arc<dyn Clock>, adjust: impl FnOnce(&mut 
 pub async fn agent_ws(addr: std::net::SocketAddr, h: &HostCredentials) -> Ws {
     let url = format!("ws://{addr}/api/v1/agents/ws");
     let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("X-API-ID", h.api_id.parse().unwrap());
-    req.headers_mut().insert("X-API-KEY", h.api_key.parse().unwrap());
+    req.headers_mut()
+        .insert("X-API-ID", h.api_id.parse().unwrap());
+    req.headers_mut()
+        .insert("X-API-KEY", h.api_key.parse().unwrap());
     tokio_tungstenite::connect_async(req).await.unwrap().0
 }
 
@@ -99,9 +105,16 @@ pub struct JobState {
 }
 
 pub async fn job(server: &TestServer, id: &str) -> JobState {
-    const SQL: &str = "SELECT status, attempt_number, error_message, output FROM job_history WHERE job_id = $1";
-    type Row = (String, i64, Option<String>, Option<sqlx::types::Json<Value>>);
-    let r: Row = with_db!(server.db(), p => sqlx::query_as(SQL).bind(id).fetch_one(p).await).unwrap();
+    const SQL: &str =
+        "SELECT status, attempt_number, error_message, output FROM job_history WHERE job_id = $1";
+    type Row = (
+        String,
+        i64,
+        Option<String>,
+        Option<sqlx::types::Json<Value>>,
+    );
+    let r: Row =
+        with_db!(server.db(), p => sqlx::query_as(SQL).bind(id).fetch_one(p).await).unwrap();
     JobState {
         status: r.0,
         attempts: r.1,
@@ -111,7 +124,7 @@ pub async fn job(server: &TestServer, id: &str) -> JobState {
 }
 
 pub async fn wait_job(server: &TestServer, id: &str, status: &str) -> JobState {
-    let ok = TestServer::wait_for(Duration::from_secs(10), || async {
+    let ok = TestServer::wait_for(Duration::from_secs(30), || async {
         job(server, id).await.status == status
     })
     .await;
@@ -165,7 +178,9 @@ async fn commands_are_delivered_over_the_socket_and_recorded() {
             assert_eq!(b["agent_connected"], true, "{st:?} {b}");
             let id = b["job_id"].as_str().unwrap().to_owned();
             assert_eq!(
-                next_command(&mut ws, Duration::from_secs(5)).await.as_deref(),
+                next_command(&mut ws, Duration::from_secs(5))
+                    .await
+                    .as_deref(),
                 Some(want),
                 "{st:?}"
             );
@@ -174,19 +189,37 @@ async fn commands_are_delivered_over_the_socket_and_recorded() {
             assert_eq!(j.output.unwrap()["delivered_via"], "websocket");
         }
         // The per-host view and the queue monitor agree.
-        let (s, _, b) = call(&server, Method::GET, &format!("/api/v1/hosts/{hid}/jobs?limit=2"), Some(&token), None).await;
+        let (s, _, b) = call(
+            &server,
+            Method::GET,
+            &format!("/api/v1/hosts/{hid}/jobs?limit=2"),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(s, 200, "{b}");
         assert_eq!(b["total_jobs"], 4);
         assert_eq!(b["job_history"].as_array().unwrap().len(), 2);
         let (s, _, b) = call(&server, Method::GET, "/api/v1/queues", Some(&token), None).await;
         assert_eq!(s, 200, "{b}");
-        let storage = if st == Storage::Redis { "redis" } else { "database" };
+        let storage = if st == Storage::Redis {
+            "redis"
+        } else {
+            "database"
+        };
         assert_eq!(b["storage"], storage);
         let ac = &b["queues"][0];
         assert_eq!(ac["name"], "agent-commands");
         assert_eq!(ac["completed"], 4, "{b}");
         // Unknown hosts are 404.
-        let (s, _, _) = call(&server, Method::POST, &format!("/api/v1/hosts/{}/report-now", Uuid::new_v4()), Some(&token), None).await;
+        let (s, _, _) = call(
+            &server,
+            Method::POST,
+            &format!("/api/v1/hosts/{}/report-now", Uuid::new_v4()),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(s, 404);
     }
 }
@@ -205,19 +238,31 @@ async fn a_command_for_an_offline_agent_waits_and_is_delivered_on_reconnect() {
         let j = wait_job(&server, &id, "waiting").await;
         assert!(j.error.unwrap().contains("waiting for it to reconnect"));
         assert_eq!(j.attempts, 0, "waiting does not use up attempts");
-        let (_, _, b) = call(&server, Method::GET, &format!("/api/v1/hosts/{hid}/jobs"), Some(&token), None).await;
+        let (_, _, b) = call(
+            &server,
+            Method::GET,
+            &format!("/api/v1/hosts/{hid}/jobs"),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(b["queue_status"]["waiting"], 1, "{b}");
 
         let mut ws = agent_ws(server.addr(), &h).await;
         assert_eq!(
-            next_command(&mut ws, Duration::from_secs(5)).await.as_deref(),
+            next_command(&mut ws, Duration::from_secs(5))
+                .await
+                .as_deref(),
             Some("report_now"),
             "{st:?}"
         );
         let j = wait_job(&server, &id, "completed").await;
         assert_eq!(j.attempts, 1);
         // Exactly once: nothing else arrives.
-        assert_eq!(next_command(&mut ws, Duration::from_millis(300)).await, None);
+        assert_eq!(
+            next_command(&mut ws, Duration::from_millis(300)).await,
+            None
+        );
     }
 }
 
@@ -241,27 +286,71 @@ async fn a_waiting_command_expires_and_a_failed_one_can_be_retried() {
         assert!(j.error.unwrap().starts_with("Expired"), "{st:?}");
 
         // Monitor: list failed, detail, retry, delivered after reconnect.
-        let (s, _, b) = call(&server, Method::GET, "/api/v1/queues/jobs?queue=agent-commands&status=failed", Some(&token), None).await;
+        let (s, _, b) = call(
+            &server,
+            Method::GET,
+            "/api/v1/queues/jobs?queue=agent-commands&status=failed",
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(s, 200, "{b}");
         assert_eq!(b["total"], 1);
         let row_id = b["jobs"][0]["id"].as_str().unwrap().to_owned();
-        let (s, _, b) = call(&server, Method::GET, &format!("/api/v1/queues/jobs/{row_id}"), Some(&token), None).await;
+        let (s, _, b) = call(
+            &server,
+            Method::GET,
+            &format!("/api/v1/queues/jobs/{row_id}"),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(s, 200);
         assert_eq!(b["job"]["job_name"], "update_agent");
-        let (s, _, b) = call(&server, Method::POST, &format!("/api/v1/queues/jobs/{row_id}/retry"), Some(&token), None).await;
+        let (s, _, b) = call(
+            &server,
+            Method::POST,
+            &format!("/api/v1/queues/jobs/{row_id}/retry"),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(s, 200, "{b}");
-        let (s, _, _) = call(&server, Method::POST, &format!("/api/v1/queues/jobs/{row_id}/retry"), Some(&token), None).await;
+        let (s, _, _) = call(
+            &server,
+            Method::POST,
+            &format!("/api/v1/queues/jobs/{row_id}/retry"),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(s, 409, "only failed jobs can be retried");
         let mut ws = agent_ws(server.addr(), &h).await;
         assert_eq!(
-            next_command(&mut ws, Duration::from_secs(5)).await.as_deref(),
+            next_command(&mut ws, Duration::from_secs(5))
+                .await
+                .as_deref(),
             Some("update_agent")
         );
         wait_job(&server, &id, "completed").await;
         // Remove.
-        let (s, _, _) = call(&server, Method::DELETE, &format!("/api/v1/queues/jobs/{row_id}"), Some(&token), None).await;
+        let (s, _, _) = call(
+            &server,
+            Method::DELETE,
+            &format!("/api/v1/queues/jobs/{row_id}"),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(s, 200);
-        let (s, _, _) = call(&server, Method::GET, &format!("/api/v1/queues/jobs/{row_id}"), Some(&token), None).await;
+        let (s, _, _) = call(
+            &server,
+            Method::GET,
+            &format!("/api/v1/queues/jobs/{row_id}"),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(s, 404);
     }
 }
@@ -276,17 +365,29 @@ async fn an_overdue_agent_gets_a_catch_up_report_on_reconnect() {
     clock.advance(chrono::Duration::minutes(61));
     let mut ws = agent_ws(server.addr(), &h).await;
     assert_eq!(
-        next_command(&mut ws, Duration::from_secs(5)).await.as_deref(),
+        next_command(&mut ws, Duration::from_secs(5))
+            .await
+            .as_deref(),
         Some("report_now")
     );
     // A host that is not overdue gets nothing.
     let h2 = host_with_report(&server, "fresh-01").await;
     let mut ws2 = agent_ws(server.addr(), &h2).await;
-    assert_eq!(next_command(&mut ws2, Duration::from_millis(500)).await, None);
+    assert_eq!(
+        next_command(&mut ws2, Duration::from_millis(500)).await,
+        None
+    );
 }
 
 async fn events(server: &TestServer, token: &str, hid: Uuid) -> Vec<String> {
-    let (s, _, b) = call(server, Method::GET, &format!("/api/v1/hosts/{hid}/timeline"), Some(token), None).await;
+    let (s, _, b) = call(
+        server,
+        Method::GET,
+        &format!("/api/v1/hosts/{hid}/timeline"),
+        Some(token),
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     let mut v: Vec<String> = b["events"]
         .as_array()
@@ -299,7 +400,14 @@ async fn events(server: &TestServer, token: &str, hid: Uuid) -> Vec<String> {
 }
 
 async fn run_task(server: &TestServer, token: &str, name: &str) -> Value {
-    let (s, _, b) = call(server, Method::POST, &format!("/api/v1/queues/{name}/run"), Some(token), None).await;
+    let (s, _, b) = call(
+        server,
+        Method::POST,
+        &format!("/api/v1/queues/{name}/run"),
+        Some(token),
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["job"]["status"], "completed", "{b}");
     b["job"]["output"].clone()
@@ -315,12 +423,22 @@ async fn host_down_and_recovery_are_reported_once_per_transition() {
     let hid = host_id(&server, &h.api_id).await;
 
     let ws = agent_ws(server.addr(), &h).await;
-    assert!(TestServer::wait_for(Duration::from_secs(5), || async { server.is_connected(&h.api_id).await }).await);
+    assert!(
+        TestServer::wait_for(Duration::from_secs(5), || async {
+            server.is_connected(&h.api_id).await
+        })
+        .await
+    );
     run_task(&server, &token, "host-status-monitor").await;
     assert!(events(&server, &token, hid).await.is_empty());
 
     drop(ws);
-    assert!(TestServer::wait_for(Duration::from_secs(5), || async { !server.is_connected(&h.api_id).await }).await);
+    assert!(
+        TestServer::wait_for(Duration::from_secs(5), || async {
+            !server.is_connected(&h.api_id).await
+        })
+        .await
+    );
     // Inside the 30 s threshold: still fine.
     clock.advance(chrono::Duration::seconds(20));
     run_task(&server, &token, "host-status-monitor").await;
@@ -330,7 +448,14 @@ async fn host_down_and_recovery_are_reported_once_per_transition() {
     assert_eq!(out["transitions"], 1, "{out}");
     run_task(&server, &token, "host-status-monitor").await;
     assert_eq!(events(&server, &token, hid).await, ["host_down"]);
-    let (_, _, b) = call(&server, Method::GET, "/api/v1/alerts?type=host_down&status=open", Some(&token), None).await;
+    let (_, _, b) = call(
+        &server,
+        Method::GET,
+        "/api/v1/alerts?type=host_down&status=open",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(b["total"], 1, "{b}");
 
     // Reconnect: recovered at once, alert resolved, and only once.
@@ -343,8 +468,18 @@ async fn host_down_and_recovery_are_reported_once_per_transition() {
         .await
     );
     run_task(&server, &token, "host-status-monitor").await;
-    assert_eq!(events(&server, &token, hid).await, ["host_down", "host_recovered"]);
-    let (_, _, b) = call(&server, Method::GET, "/api/v1/alerts?type=host_down", Some(&token), None).await;
+    assert_eq!(
+        events(&server, &token, hid).await,
+        ["host_down", "host_recovered"]
+    );
+    let (_, _, b) = call(
+        &server,
+        Method::GET,
+        "/api/v1/alerts?type=host_down",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(b["alerts"][0]["status"], "resolved", "{b}");
 
     // A host never seen on a socket: stale after 2 intervals, down after 3.
@@ -358,11 +493,15 @@ async fn host_down_and_recovery_are_reported_once_per_transition() {
     let token = super::auth::token_of(&server, "admin", super::auth::ADMIN_PW).await;
     run_task(&server, &token, "host-status-monitor").await;
     run_task(&server, &token, "host-status-monitor").await;
-    assert_eq!(events(&server, &token, hid2).await, ["host_stale", "host_down"]);
+    assert_eq!(
+        events(&server, &token, hid2).await,
+        ["host_stale", "host_down"]
+    );
 }
 
 async fn scheduled_runs(server: &TestServer, queue: &str) -> i64 {
-    const SQL: &str = "SELECT COUNT(*) FROM job_history WHERE queue_name = $1 AND status = 'completed'";
+    const SQL: &str =
+        "SELECT COUNT(*) FROM job_history WHERE queue_name = $1 AND status = 'completed'";
     with_db!(server.db(), p => sqlx::query_scalar(SQL).bind(queue).fetch_one(p).await).unwrap()
 }
 
@@ -380,25 +519,45 @@ async fn scheduled_tasks_fire_on_their_schedules() {
     assert_eq!(scheduled_runs(&server, "host-status-monitor").await, 0);
     // 10:00: host-status-monitor, session-cleanup and system-statistics are due.
     clock.advance(chrono::Duration::seconds(61));
-    for q in ["host-status-monitor", "session-cleanup", "system-statistics"] {
+    for q in [
+        "host-status-monitor",
+        "session-cleanup",
+        "system-statistics",
+    ] {
         assert!(
-            TestServer::wait_for(Duration::from_secs(5), || async { scheduled_runs(&server, q).await == 1 }).await,
+            TestServer::wait_for(Duration::from_secs(5), || async {
+                scheduled_runs(&server, q).await == 1
+            })
+            .await,
             "{q} did not run"
         );
     }
     assert_eq!(scheduled_runs(&server, "orphaned-repo-cleanup").await, 0);
     // 10:05: only the monitor again.
     clock.advance(chrono::Duration::minutes(5));
-    assert!(TestServer::wait_for(Duration::from_secs(5), || async { scheduled_runs(&server, "host-status-monitor").await == 2 }).await);
+    assert!(
+        TestServer::wait_for(Duration::from_secs(5), || async {
+            scheduled_runs(&server, "host-status-monitor").await == 2
+        })
+        .await
+    );
     assert_eq!(scheduled_runs(&server, "session-cleanup").await, 1);
     const STATS: &str = "SELECT total_hosts FROM system_statistics";
-    let rows: Vec<i64> = with_db!(server.db(), p => sqlx::query_scalar(STATS).fetch_all(p).await).unwrap();
+    let rows: Vec<i64> =
+        with_db!(server.db(), p => sqlx::query_scalar(STATS).fetch_all(p).await).unwrap();
     assert_eq!(rows, [1]);
     // 02:00 next day: the daily cleanups.
     clock.set(Utc.with_ymd_and_hms(2026, 3, 2, 3, 0, 1).unwrap());
-    for q in ["orphaned-repo-cleanup", "orphaned-package-cleanup", "alert-cleanup"] {
+    for q in [
+        "orphaned-repo-cleanup",
+        "orphaned-package-cleanup",
+        "alert-cleanup",
+    ] {
         assert!(
-            TestServer::wait_for(Duration::from_secs(5), || async { scheduled_runs(&server, q).await == 1 }).await,
+            TestServer::wait_for(Duration::from_secs(5), || async {
+                scheduled_runs(&server, q).await == 1
+            })
+            .await,
             "{q} did not run"
         );
     }
@@ -417,7 +576,9 @@ async fn retention_prune_and_orphan_cleanup_delete_old_rows() {
     clock.advance(chrono::Duration::days(11));
     let token = super::auth::token_of(&server, "admin", super::auth::ADMIN_PW).await;
     // Deleting the host orphans its packages and repositories.
-    patchmon_server::hosts::delete_host(&server.state, hid).await.unwrap();
+    patchmon_server::hosts::delete_host(&server.state, hid)
+        .await
+        .unwrap();
     let out = run_task(&server, &token, "orphaned-package-cleanup").await;
     assert!(out["packages_deleted"].as_u64().unwrap() > 0, "{out}");
     let out = run_task(&server, &token, "orphaned-repo-cleanup").await;
@@ -447,20 +608,31 @@ async fn a_command_reaches_an_agent_connected_to_another_replica() {
     let h = host_with_report(&a, "far-01").await;
     let hid = host_id(&a, &h.api_id).await;
     let mut ws = agent_ws(b.addr(), &h).await;
-    assert!(TestServer::wait_for(Duration::from_secs(5), || async { b.is_connected(&h.api_id).await }).await);
+    assert!(
+        TestServer::wait_for(Duration::from_secs(5), || async {
+            b.is_connected(&h.api_id).await
+        })
+        .await
+    );
     // Let B publish its ownership.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let body = post_cmd(&a, &token, hid, "report-now").await;
     assert_eq!(body["agent_connected"], true, "{body}");
     let id = body["job_id"].as_str().unwrap().to_owned();
     assert_eq!(
-        next_command(&mut ws, Duration::from_secs(5)).await.as_deref(),
+        next_command(&mut ws, Duration::from_secs(5))
+            .await
+            .as_deref(),
         Some("report_now")
     );
     let j = wait_job(&a, &id, "completed").await;
     let out = j.output.unwrap();
     assert_eq!(out["replica"], b.state.queue().replica_id.as_str(), "{out}");
-    assert_eq!(out["routed_from"], a.state.queue().replica_id.as_str(), "{out}");
+    assert_eq!(
+        out["routed_from"],
+        a.state.queue().replica_id.as_str(),
+        "{out}"
+    );
     assert_eq!(j.attempts, 1);
 }
 
@@ -502,7 +674,8 @@ fn spawn_server(server: &TestServer, port: u16, st: Storage, prefix: &str, hold_
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     if st == Storage::Redis {
-        cmd.env("REDIS_URL", redis_url()).env("REDIS_KEY_PREFIX", prefix);
+        cmd.env("REDIS_URL", redis_url())
+            .env("REDIS_KEY_PREFIX", prefix);
     }
     Child(cmd.spawn().expect("spawn patchmon-server"))
 }
@@ -531,10 +704,16 @@ async fn a_job_held_by_a_killed_server_is_retried_after_restart() {
         // Only the spawned binaries work the queue from here on.
         server.stop().await;
         let p = prefix();
-        let id = enqueue_command(&server.state, hid, &h.api_id, Cmd::ReportNow, Duration::ZERO)
-            .await
-            .unwrap()
-            .to_string();
+        let id = enqueue_command(
+            &server.state,
+            hid,
+            &h.api_id,
+            Cmd::ReportNow,
+            Duration::ZERO,
+        )
+        .await
+        .unwrap()
+        .to_string();
 
         let port = free_port();
         let mut first = spawn_server(&server, port, st, &p, 60_000);
@@ -542,19 +721,29 @@ async fn a_job_held_by_a_killed_server_is_retried_after_restart() {
         assert_eq!(j.attempts, 1);
         first.0.kill().unwrap(); // SIGKILL
         first.0.wait().unwrap();
-        assert_eq!(job(&server, &id).await.status, "active", "nothing ran it to completion");
+        assert_eq!(
+            job(&server, &id).await.status,
+            "active",
+            "nothing ran it to completion"
+        );
 
         let port2 = free_port();
         let _second = spawn_server(&server, port2, st, &p, 0);
         wait_healthy(port2).await;
         let mut ws = agent_ws(format!("127.0.0.1:{port2}").parse().unwrap(), &h).await;
         assert_eq!(
-            next_command(&mut ws, Duration::from_secs(15)).await.as_deref(),
+            next_command(&mut ws, Duration::from_secs(15))
+                .await
+                .as_deref(),
             Some("report_now"),
             "{st:?}"
         );
         let j = wait_job(&server, &id, "completed").await;
         assert_eq!(j.attempts, 2, "{st:?}: the killed attempt counts");
-        assert_eq!(next_command(&mut ws, Duration::from_millis(500)).await, None, "delivered once");
+        assert_eq!(
+            next_command(&mut ws, Duration::from_millis(500)).await,
+            None,
+            "delivered once"
+        );
     }
 }
