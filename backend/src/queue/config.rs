@@ -28,6 +28,12 @@ pub const KNOWN: &[&str] = &[
     "SCHEDULER_ENABLED",
     "QUEUE_DEBUG_HOLD_MS",
     "NOTIFY_RETRY_BASE_MS",
+    "SCHEDULE_HOST_STATUS_MONITOR",
+    "SCHEDULE_SESSION_CLEANUP",
+    "SCHEDULE_ORPHANED_REPO_CLEANUP",
+    "SCHEDULE_ORPHANED_PACKAGE_CLEANUP",
+    "SCHEDULE_ALERT_CLEANUP",
+    "SCHEDULE_SYSTEM_STATISTICS",
 ];
 
 /// A Redis URL; Display hides the password.
@@ -80,6 +86,9 @@ pub struct QueueConfig {
     pub debug_hold: Duration,
     /// First retry delay of a failed notification delivery.
     pub notify_retry_base: Duration,
+    /// Cron overrides per scheduled queue (`SCHEDULE_<QUEUE_NAME>`), 5 fields
+    /// or 6 with seconds first.
+    pub schedules: HashMap<String, String>,
 }
 
 impl QueueConfig {
@@ -139,8 +148,27 @@ impl QueueConfig {
             scheduler_enabled: v.flag("SCHEDULER_ENABLED", true)?,
             debug_hold: ms("QUEUE_DEBUG_HOLD_MS", 0, 0, 600_000)?,
             notify_retry_base: ms("NOTIFY_RETRY_BASE_MS", 1000, 1, 600_000)?,
+            schedules: schedules(&v)?,
         })
     }
+}
+
+fn schedules(v: &Vars<'_>) -> Result<HashMap<String, String>, ConfigError> {
+    let mut out = HashMap::new();
+    for (name, _) in super::scheduler::TASKS {
+        let var = format!("SCHEDULE_{}", name.to_ascii_uppercase().replace('-', "_"));
+        if let Some(expr) = v.get(&var) {
+            if super::scheduler::parse(&expr).is_none() {
+                return Err(config_error(
+                    &var,
+                    &expr,
+                    "must be a cron expression (minute hour day month weekday, optionally seconds first)",
+                ));
+            }
+            out.insert((*name).to_owned(), expr);
+        }
+    }
+    Ok(out)
 }
 
 /// Percent-encodes a URL userinfo part.

@@ -32,9 +32,25 @@ pub fn schedule_of(name: &str) -> Option<&'static str> {
     TASKS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }
 
-fn parse(expr: &str) -> Option<cron::Schedule> {
-    // The cron crate wants a seconds field first.
-    cron::Schedule::from_str(&format!("0 {expr}")).ok()
+/// Parses a 5-field cron expression (seconds = 0) or a 6-field one with seconds.
+pub fn parse(expr: &str) -> Option<cron::Schedule> {
+    let fields = expr.split_whitespace().count();
+    match fields {
+        5 => cron::Schedule::from_str(&format!("0 {expr}")).ok(),
+        6 => cron::Schedule::from_str(expr).ok(),
+        _ => None,
+    }
+}
+
+/// The schedule in effect for a task (override or PatchMon's default).
+pub fn effective(state: &AppState, name: &str) -> Option<String> {
+    state
+        .config()
+        .queue
+        .schedules
+        .get(name)
+        .cloned()
+        .or_else(|| schedule_of(name).map(str::to_owned))
 }
 
 /// What the scheduler last did per task (for the queue monitor).
@@ -66,7 +82,7 @@ pub async fn run(state: AppState) {
     let tick = state.config().queue.scheduler_tick;
     let schedules: Vec<(&'static str, cron::Schedule)> = TASKS
         .iter()
-        .filter_map(|(n, e)| parse(e).map(|s| (*n, s)))
+        .filter_map(|(n, _)| effective(&state, n).and_then(|e| parse(&e)).map(|s| (*n, s)))
         .collect();
     let mut next: HashMap<&'static str, DateTime<Utc>> = HashMap::new();
     let now = state.now();

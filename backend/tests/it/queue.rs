@@ -747,3 +747,88 @@ async fn a_job_held_by_a_killed_server_is_retried_after_restart() {
         );
     }
 }
+
+/// Measurement, not a check (docs/performance.md):
+/// `cargo test -p patchmon-server --test it queue::bench_ -- --ignored --nocapture`.
+/// Agent-commands throughput: N jobs enqueued for one connected agent, time
+/// until all are completed (the agent drains its socket as fast as it can).
+#[tokio::test]
+#[ignore]
+async fn bench_agent_commands_throughput() {
+    use patchmon_server::queue::{Command as Cmd, enqueue_command};
+    const N: usize = 2000;
+    const COMPLETED: &str = "SELECT COUNT(*) FROM job_history WHERE queue_name = 'agent-commands' AND status = $1";
+    for st in STORAGES {
+        let server = start(st, Arc::new(SystemClock), |_| {}).await;
+        let h = host_with_report(&server, "bench-01").await;
+        let hid = host_id(&server, &h.api_id).await;
+        let count = |status: &'static str| {
+            let server = &server;
+            async move {
+                let n: i64 = with_db!(server.db(), p => sqlx::query_scalar(COMPLETED).bind(status).fetch_one(p).await).unwrap();
+                n as usize
+            }
+        };
+        // Phase 1: the agent is offline; N commands queue up and park.
+        let t0 = std::time::Instant::now();
+        for _ in 0..N {
+            enqueue_command(&server.state, hid, &h.api_id, Cmd::ReportNow, Duration::ZERO)
+                .await
+                .unwrap();
+        }
+        let enq = t0.elapsed();
+        assert!(TestServer::wait_for(Duration::from_secs(600), || async { count("waiting").await == N }).await);
+        // Phase 2: the agent connects; time until every job is completed.
+        let mut ws = agent_ws(server.addr(), &h).await;
+        let t1 = std::time::Instant::now();
+        let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let r = received.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(m)) = ws.next().await {
+                if matches!(m, Message::Text(_)) {
+                    r.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
+        assert!(TestServer::wait_for(Duration::from_secs(600), || async { count("completed").await == N }).await);
+        let drain = t1.elapsed();
+        println!(
+            "BENCH storage={st:?} db={} jobs={N} enqueue={:.0} jobs/s deliver={:.0} jobs/s ({:.2} s) received={}",
+            server.db().dialect(),
+            N as f64 / enq.as_secs_f64(),
+            N as f64 / drain.as_secs_f64(),
+            drain.as_secs_f64(),
+            received.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
+}
+
+/// Scheduling drift on the wall clock: system-statistics every second for
+/// 20 s; drift = start time − due time of each occurrence.
+#[tokio::test]
+#[ignore]
+async fn bench_scheduling_drift() {
+    let server = start(Storage::Db, Arc::new(SystemClock), |c| {
+        c.queue.scheduler_enabled = true;
+        c.queue
+            .schedules
+            .insert("system-statistics".into(), "* * * * * *".into());
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    const SQL: &str = "SELECT output FROM job_history WHERE queue_name = 'system-statistics' AND status = 'completed'";
+    let rows: Vec<sqlx::types::Json<Value>> =
+        with_db!(server.db(), p => sqlx::query_scalar(SQL).fetch_all(p).await).unwrap();
+    let mut d: Vec<i64> = rows.iter().filter_map(|r| r.0["drift_ms"].as_i64()).collect();
+    d.sort_unstable();
+    let n = d.len();
+    let mean = d.iter().sum::<i64>() as f64 / n.max(1) as f64;
+    println!(
+        "BENCH drift db={} runs={n} min={} ms median={} ms mean={mean:.1} ms p95={} ms max={} ms",
+        server.db().dialect(),
+        d[0],
+        d[n / 2],
+        d[(n * 95 / 100).min(n - 1)],
+        d[n - 1]
+    );
+}
