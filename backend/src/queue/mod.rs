@@ -146,6 +146,12 @@ pub async fn start(state: &AppState) -> Result<Workers, String> {
             .map_err(|e| format!("cannot connect to Redis at {url}: {e}"))?;
         let _ = state.queue().redis.set(broker);
     }
+    if state.queue().redis().is_none() {
+        // Single replica: sockets recorded by an earlier process are gone.
+        mark_dead_replicas_disconnected(state, None)
+            .await
+            .map_err(|e| format!("cannot reset host connections: {e}"))?;
+    }
     let mut handles = Vec::new();
     for n in 0..cfg.workers {
         let s = state.clone();
@@ -542,7 +548,47 @@ async fn maintenance_loop(state: AppState) {
     }
 }
 
+/// Marks sockets recorded by other replicas as disconnected: all of them
+/// (`alive = None`, single replica at start-up) or those of replicas whose
+/// Redis heartbeat has lapsed.
+async fn mark_dead_replicas_disconnected(
+    state: &AppState,
+    alive: Option<&redis::RedisBroker>,
+) -> AppResult<()> {
+    let me = &state.queue().replica_id;
+    let (list_sql, mark_sql) = if state.db().is_postgres() {
+        (
+            "SELECT DISTINCT replica_id FROM host_connections WHERE connected = TRUE AND replica_id <> $1",
+            "UPDATE host_connections SET connected = FALSE, disconnected_at = $2 WHERE connected = TRUE AND replica_id = $1",
+        )
+    } else {
+        (
+            "SELECT DISTINCT replica_id FROM host_connections WHERE connected = 1 AND replica_id <> $1",
+            "UPDATE host_connections SET connected = 0, disconnected_at = $2 WHERE connected = 1 AND replica_id = $1",
+        )
+    };
+    let others: Vec<String> =
+        with_db!(state.db(), p => sqlx::query_scalar(list_sql).bind(me).fetch_all(p).await)?;
+    for r in others {
+        if let Some(b) = alive
+            && b.replica_alive(&r).await.map_err(internal)?
+        {
+            continue;
+        }
+        let n = with_db!(state.db(), p => sqlx::query(mark_sql).bind(&r).bind(state.now())
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        tracing::info!(replica = %r, sockets = n, "sockets of a stopped server marked disconnected");
+    }
+    Ok(())
+}
+
 pub async fn maintenance(state: &AppState) -> AppResult<()> {
+    if let Some(r) = state.queue().redis() {
+        r.heartbeat(&state.queue().replica_id)
+            .await
+            .map_err(internal)?;
+        mark_dead_replicas_disconnected(state, Some(r)).await?;
+    }
     let now = state.now();
     // Lease expired on the last allowed attempt: failed.
     const GIVE_UP: &str = "UPDATE job_history SET status = 'failed', completed_at = $1, updated_at = $1, \

@@ -4,6 +4,7 @@
 //! - `{p}:q:agent-commands:ready` — sorted set of job ids scored by due time (ms);
 //!   a Lua script pops the earliest due id atomically.
 //! - `{p}:agent-owner:{api_id}` — the replica holding the agent's socket.
+//! - `{p}:replica-alive:{replica_id}` — heartbeat (30 s TTL) of each replica.
 //! - channel `{p}:replica:{replica_id}` — jobs handed to the owning replica.
 
 use chrono::{DateTime, Utc};
@@ -68,6 +69,22 @@ impl RedisBroker {
 
     fn channel(&self, replica: &str) -> String {
         format!("{}:replica:{replica}", self.prefix)
+    }
+
+    fn alive_key(&self, replica: &str) -> String {
+        format!("{}:replica-alive:{replica}", self.prefix)
+    }
+
+    /// Marks this replica alive for 30 s (refreshed by the maintenance loop).
+    pub async fn heartbeat(&self, replica: &str) -> redis::RedisResult<()> {
+        let mut c = self.conn.clone();
+        let _: () = c.set_ex(self.alive_key(replica), 1, 30).await?;
+        Ok(())
+    }
+
+    pub async fn replica_alive(&self, replica: &str) -> redis::RedisResult<bool> {
+        let mut c = self.conn.clone();
+        c.exists(self.alive_key(replica)).await
     }
 
     pub async fn push_ready(&self, id: Uuid, run_at: DateTime<Utc>) -> redis::RedisResult<()> {

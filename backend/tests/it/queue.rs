@@ -832,3 +832,35 @@ async fn bench_scheduling_drift() {
         d[n - 1]
     );
 }
+
+/// Sockets recorded by a stopped server do not count as connected after a
+/// restart, so a host that never comes back is reported down.
+#[tokio::test]
+async fn sockets_of_a_stopped_server_count_as_disconnected_after_restart() {
+    for st in STORAGES {
+        let mut server = start(st, Arc::new(SystemClock), |_| {}).await;
+        let h = host_with_report(&server, "gone-01").await;
+        let hid = host_id(&server, &h.api_id).await;
+        let ws = agent_ws(server.addr(), &h).await;
+        const SQL: &str = "SELECT connected FROM host_connections WHERE host_id = $1";
+        async fn connected_in(server: &TestServer, hid: Uuid) -> Option<bool> {
+            with_db!(server.db(), p => sqlx::query_scalar(SQL).bind(hid).fetch_optional(p).await).unwrap()
+        }
+        let connected = || connected_in(&server, hid);
+        assert!(TestServer::wait_for(Duration::from_secs(5), || async { connected().await == Some(true) }).await);
+        // Simulate a crash: the process is gone but its row still says
+        // "connected" (a graceful stop would have recorded the disconnect).
+        drop(ws);
+        server.stop().await;
+        const CRASHED: &str = "UPDATE host_connections SET connected = TRUE, disconnected_at = NULL, \
+            replica_id = 'crashed-replica' WHERE host_id = $1";
+        with_db!(server.db(), p => sqlx::query(CRASHED).bind(hid).execute(p).await.map(|_| ())).unwrap();
+        assert_eq!(connected_in(&server, hid).await, Some(true));
+        server.restart().await;
+        let connected = || connected_in(&server, hid);
+        assert!(
+            TestServer::wait_for(Duration::from_secs(10), || async { connected().await == Some(false) }).await,
+            "{st:?}"
+        );
+    }
+}
