@@ -289,7 +289,8 @@ async fn queues(State(state): State<AppState>, _u: CurrentUser) -> AppResult<Jso
         let mut c = counts(&state, name, None).await?;
         c["name"] = json!(name);
         c["kind"] = json!("scheduled");
-        c["schedule"] = json!(scheduler::effective(&state, name).unwrap_or_else(|| (*expr).to_owned()));
+        c["schedule"] =
+            json!(scheduler::effective(&state, name).unwrap_or_else(|| (*expr).to_owned()));
         if let Some(st) = state.queue().scheduler.get(name) {
             c["scheduler"] = json!(st);
         }

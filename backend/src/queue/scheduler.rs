@@ -82,7 +82,11 @@ pub async fn run(state: AppState) {
     let tick = state.config().queue.scheduler_tick;
     let schedules: Vec<(&'static str, cron::Schedule)> = TASKS
         .iter()
-        .filter_map(|(n, _)| effective(&state, n).and_then(|e| parse(&e)).map(|s| (*n, s)))
+        .filter_map(|(n, _)| {
+            effective(&state, n)
+                .and_then(|e| parse(&e))
+                .map(|s| (*n, s))
+        })
         .collect();
     let mut next: HashMap<&'static str, DateTime<Utc>> = HashMap::new();
     let now = state.now();

@@ -91,7 +91,66 @@ pub async fn host_status_monitor(state: &AppState) -> AppResult<Value> {
             transitions += 1;
         }
     }
-    Ok(json!({ "hosts_checked": rows.len(), "transitions": transitions }))
+    let conditions = host_conditions(state).await?;
+    Ok(
+        json!({ "hosts_checked": rows.len(), "transitions": transitions, "condition_alerts": conditions }),
+    )
+}
+
+/// Raises or resolves the per-host condition alerts: security updates,
+/// updates, reboot required. Only changes touch the alerts table.
+async fn host_conditions(state: &AppState) -> AppResult<Value> {
+    const HOSTS: &str = concat!(
+        "SELECT h.id, h.friendly_name, h.needs_reboot, ",
+        "(SELECT COUNT(*) FROM host_packages hp WHERE hp.host_id = h.id AND hp.needs_update = TRUE), ",
+        "(SELECT COUNT(*) FROM host_packages hp WHERE hp.host_id = h.id AND hp.needs_update = TRUE ",
+        "AND hp.is_security_update = TRUE) FROM hosts h WHERE h.status = 'active'"
+    );
+    const OPEN: &str = "SELECT alert_type, host_id FROM alerts WHERE status <> 'resolved' AND host_id IS NOT NULL \
+        AND alert_type IN ('security_updates_available', 'updates_available', 'reboot_required')";
+    type Row = (Uuid, String, bool, i64, i64);
+    let (hosts, open): (Vec<Row>, Vec<(String, Uuid)>) = with_db!(state.db(), p => {
+        let h = sqlx::query_as(HOSTS).fetch_all(p).await?;
+        let o = sqlx::query_as(OPEN).fetch_all(p).await?;
+        (h, o)
+    });
+    let open: std::collections::HashSet<(String, Uuid)> = open.into_iter().collect();
+    let (mut raised, mut resolved) = (0, 0);
+    for (id, name, reboot, updates, security) in hosts {
+        let checks = [
+            (
+                "security_updates_available",
+                security > 0,
+                format!("{security} security update(s) on {name}"),
+            ),
+            (
+                "updates_available",
+                updates > 0,
+                format!("{updates} update(s) on {name}"),
+            ),
+            ("reboot_required", reboot, format!("{name} needs a reboot")),
+        ];
+        for (t, active, title) in checks {
+            let is_open = open.contains(&(t.to_owned(), id));
+            if active && !is_open {
+                let meta = json!({ "updates": updates, "security_updates": security });
+                if alerts::raise(state, t, Some(id), &title, &title, meta)
+                    .await?
+                    .is_some()
+                {
+                    raised += 1;
+                }
+            } else if !active
+                && is_open
+                && alerts::auto_resolve(state, t, Some(id), "condition cleared")
+                    .await?
+                    .is_some()
+            {
+                resolved += 1;
+            }
+        }
+    }
+    Ok(json!({ "raised": raised, "resolved": resolved }))
 }
 
 /// Re-evaluates one host now (on connect), so recovery is not left to the next run.

@@ -237,3 +237,56 @@ async fn alerts_lifecycle_history_config_and_summary() {
     assert_eq!(b["by_status"]["open"], 2);
     assert_eq!(b["per_day"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn host_status_monitor_raises_and_resolves_condition_alerts() {
+    let server = start(Storage::Db, Arc::new(SystemClock), |_| {}).await;
+    let token = setup_admin(&server).await;
+    let h = host_with_report(&server, "c-01").await;
+    let run = || async {
+        let (s, _, b) = call(
+            &server,
+            Method::POST,
+            "/api/v1/queues/host-status-monitor/run",
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        b["job"]["output"]["condition_alerts"].clone()
+    };
+    let open = |t: &'static str| {
+        let server = &server;
+        let token = token.clone();
+        async move {
+            let (_, _, b) = call(
+                server,
+                Method::GET,
+                &format!("/api/v1/alerts?type={t}&status=open"),
+                Some(&token),
+                None,
+            )
+            .await;
+            b["total"].as_i64().unwrap()
+        }
+    };
+    let out = run().await;
+    assert_eq!(out["raised"], 2, "{out}");
+    assert_eq!(open("security_updates_available").await, 1);
+    assert_eq!(open("updates_available").await, 1);
+    assert_eq!(open("reboot_required").await, 0);
+    assert_eq!(run().await["raised"], 0, "nothing new on the next run");
+
+    // Everything patched, reboot pending.
+    let mut report = full_report(
+        vec![package("bash", "5.2.15-2+b2", None, false)],
+        standard_repos(),
+    );
+    report["needsReboot"] = json!(true);
+    let (s, b) = post_json(&server, &h, "/hosts/update", &report).await;
+    assert_eq!(s, 200, "{b}");
+    let out = run().await;
+    assert_eq!(out, json!({"raised": 1, "resolved": 2}));
+    assert_eq!(open("security_updates_available").await, 0);
+    assert_eq!(open("reboot_required").await, 1);
+}

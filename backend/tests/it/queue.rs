@@ -757,7 +757,8 @@ async fn a_job_held_by_a_killed_server_is_retried_after_restart() {
 async fn bench_agent_commands_throughput() {
     use patchmon_server::queue::{Command as Cmd, enqueue_command};
     const N: usize = 2000;
-    const COMPLETED: &str = "SELECT COUNT(*) FROM job_history WHERE queue_name = 'agent-commands' AND status = $1";
+    const COMPLETED: &str =
+        "SELECT COUNT(*) FROM job_history WHERE queue_name = 'agent-commands' AND status = $1";
     for st in STORAGES {
         let server = start(st, Arc::new(SystemClock), |_| {}).await;
         let h = host_with_report(&server, "bench-01").await;
@@ -772,12 +773,23 @@ async fn bench_agent_commands_throughput() {
         // Phase 1: the agent is offline; N commands queue up and park.
         let t0 = std::time::Instant::now();
         for _ in 0..N {
-            enqueue_command(&server.state, hid, &h.api_id, Cmd::ReportNow, Duration::ZERO)
-                .await
-                .unwrap();
+            enqueue_command(
+                &server.state,
+                hid,
+                &h.api_id,
+                Cmd::ReportNow,
+                Duration::ZERO,
+            )
+            .await
+            .unwrap();
         }
         let enq = t0.elapsed();
-        assert!(TestServer::wait_for(Duration::from_secs(600), || async { count("waiting").await == N }).await);
+        assert!(
+            TestServer::wait_for(Duration::from_secs(600), || async {
+                count("waiting").await == N
+            })
+            .await
+        );
         // Phase 2: the agent connects; time until every job is completed.
         let mut ws = agent_ws(server.addr(), &h).await;
         let t1 = std::time::Instant::now();
@@ -790,7 +802,12 @@ async fn bench_agent_commands_throughput() {
                 }
             }
         });
-        assert!(TestServer::wait_for(Duration::from_secs(600), || async { count("completed").await == N }).await);
+        assert!(
+            TestServer::wait_for(Duration::from_secs(600), || async {
+                count("completed").await == N
+            })
+            .await
+        );
         let drain = t1.elapsed();
         println!(
             "BENCH storage={st:?} db={} jobs={N} enqueue={:.0} jobs/s deliver={:.0} jobs/s ({:.2} s) received={}",
@@ -819,7 +836,10 @@ async fn bench_scheduling_drift() {
     const SQL: &str = "SELECT output FROM job_history WHERE queue_name = 'system-statistics' AND status = 'completed'";
     let rows: Vec<sqlx::types::Json<Value>> =
         with_db!(server.db(), p => sqlx::query_scalar(SQL).fetch_all(p).await).unwrap();
-    let mut d: Vec<i64> = rows.iter().filter_map(|r| r.0["drift_ms"].as_i64()).collect();
+    let mut d: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r.0["drift_ms"].as_i64())
+        .collect();
     d.sort_unstable();
     let n = d.len();
     let mean = d.iter().sum::<i64>() as f64 / n.max(1) as f64;
@@ -844,22 +864,32 @@ async fn sockets_of_a_stopped_server_count_as_disconnected_after_restart() {
         let ws = agent_ws(server.addr(), &h).await;
         const SQL: &str = "SELECT connected FROM host_connections WHERE host_id = $1";
         async fn connected_in(server: &TestServer, hid: Uuid) -> Option<bool> {
-            with_db!(server.db(), p => sqlx::query_scalar(SQL).bind(hid).fetch_optional(p).await).unwrap()
+            with_db!(server.db(), p => sqlx::query_scalar(SQL).bind(hid).fetch_optional(p).await)
+                .unwrap()
         }
         let connected = || connected_in(&server, hid);
-        assert!(TestServer::wait_for(Duration::from_secs(5), || async { connected().await == Some(true) }).await);
+        assert!(
+            TestServer::wait_for(Duration::from_secs(5), || async {
+                connected().await == Some(true)
+            })
+            .await
+        );
         // Simulate a crash: the process is gone but its row still says
         // "connected" (a graceful stop would have recorded the disconnect).
         drop(ws);
         server.stop().await;
         const CRASHED: &str = "UPDATE host_connections SET connected = TRUE, disconnected_at = NULL, \
             replica_id = 'crashed-replica' WHERE host_id = $1";
-        with_db!(server.db(), p => sqlx::query(CRASHED).bind(hid).execute(p).await.map(|_| ())).unwrap();
+        with_db!(server.db(), p => sqlx::query(CRASHED).bind(hid).execute(p).await.map(|_| ()))
+            .unwrap();
         assert_eq!(connected_in(&server, hid).await, Some(true));
         server.restart().await;
         let connected = || connected_in(&server, hid);
         assert!(
-            TestServer::wait_for(Duration::from_secs(10), || async { connected().await == Some(false) }).await,
+            TestServer::wait_for(Duration::from_secs(10), || async {
+                connected().await == Some(false)
+            })
+            .await,
             "{st:?}"
         );
     }
