@@ -66,9 +66,22 @@ if [ -z "${TEST_REDIS_URL:-}" ]; then
     export TEST_REDIS_URL="redis://127.0.0.1:6379"
 fi
 # --- end Redis ---
+# ansible-core (PyPI) for the dynamic-inventory test, in a virtualenv under
+# ~/.cache so the system Python stays untouched.
+ensure_ansible() {
+    local venv="${PATCHMON_ANSIBLE_VENV:-$HOME/.cache/patchmon-test/ansible-venv}"
+    if [ ! -x "$venv/bin/ansible-inventory" ]; then
+        python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+        log "installing ansible-core (pip, into $venv)"
+        "$venv/bin/pip" install -q --disable-pip-version-check ansible-core
+    fi
+    export PATCHMON_TEST_ANSIBLE_INVENTORY="$venv/bin/ansible-inventory"
+}
 
 FULL=1
 if [ "$#" -gt 0 ]; then FULL=0; fi
+
+ensure_ansible
 
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
     ensure_postgres

@@ -97,6 +97,8 @@ pub struct Config {
     pub server_port: u16,
     /// Directory holding agent binaries for download.
     pub agent_binaries_dir: PathBuf,
+    /// Enrollment / enrollment-script requests per client IP per minute.
+    pub token_rate_limit_max: u32,
     /// Sessions, passwords, lockout, auth rate limits (`crate::auth::config`).
     pub auth: crate::auth::config::AuthConfig,
     /// Job queue, scheduler, retention (`crate::queue::config`).
@@ -180,6 +182,7 @@ const KNOWN: &[&str] = &[
     "SERVER_PORT",
     "AGENT_BINARIES_DIR",
     "AGENTS_DIR",
+    "ENROLLMENT_RATE_LIMIT_MAX",
 ];
 
 impl Config {
@@ -270,6 +273,7 @@ impl Config {
             server_host,
             server_port,
             agent_binaries_dir,
+            token_rate_limit_max: parse_num("ENROLLMENT_RATE_LIMIT_MAX", 300, 1, 1_000_000)? as u32,
             auth: crate::auth::config::AuthConfig::from_map(vars)?,
             queue: crate::queue::config::QueueConfig::from_map(vars)?,
         })

@@ -13,6 +13,15 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "Health",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let db = state.db();
     match db.ping().await {
@@ -38,3 +47,8 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         }
     }
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(health))]
+pub(crate) struct Api;

@@ -9,11 +9,14 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod enroll;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod hosts;
 pub mod notify;
+pub mod openapi;
+pub mod public_api;
 pub mod queue;
 pub mod rbac;
 pub mod reports;
@@ -21,6 +24,7 @@ pub mod settings;
 pub mod state;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tokens;
 pub mod users;
 pub mod web;
 
@@ -45,6 +49,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(agents::router(&state))
         .merge(health::router())
+        .merge(enroll::router())
+        .merge(public_api::router())
+        .merge(openapi::router(&state))
         .merge(rbac::user_api(&state).into_parts().0)
         .fallback(web::fallback)
         .layer(

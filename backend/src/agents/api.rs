@@ -95,6 +95,15 @@ fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// `POST /hosts/ping`: an empty body is a heartbeat; a body with hashes is the
 /// hash-gated check-in, answered with the stale sections in `requestFull`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/ping",
+    tag = "Agent API",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn ping(
     State(state): State<AppState>,
     AgentAuth(me): AgentAuth,
@@ -241,6 +250,15 @@ fn display_name(h: &AgentHost) -> String {
 }
 
 /// `POST /hosts/update`: full or partial report.
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/update",
+    tag = "Agent API",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     AgentAuth(host): AgentAuth,
@@ -259,6 +277,15 @@ pub async fn update(
 }
 
 /// `GET /settings/update-interval`
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings/update-interval",
+    tag = "Agent API",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn update_interval(
     State(state): State<AppState>,
     AgentAuth(_host): AgentAuth,
@@ -270,6 +297,15 @@ pub async fn update_interval(
 }
 
 /// `GET /hosts/integrations`
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/integrations",
+    tag = "Agent API",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn integrations(
     State(state): State<AppState>,
     AgentAuth(me): AgentAuth,
@@ -298,6 +334,15 @@ pub async fn integrations(
 
 /// `POST /hosts/integration-status`: stores the agent's latest status document
 /// per integration. An absent `install_events` keeps the stored events.
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/integration-status",
+    tag = "Agent API",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn integration_status(
     State(state): State<AppState>,
     AgentAuth(host): AgentAuth,
@@ -359,6 +404,15 @@ const ARCHES: &[&str] = &["amd64", "386", "arm64", "arm"];
 
 /// `GET /hosts/agent/version`: self-update is not offered yet, so this
 /// always answers "no update", with the reason.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/agent/version",
+    tag = "Agent API",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn agent_version(
     AgentAuth(_host): AgentAuth,
     Query(q): Query<HashMap<String, String>>,
@@ -389,3 +443,15 @@ pub async fn agent_version(
         release_notes: None,
     }))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    ping,
+    update,
+    update_interval,
+    integrations,
+    integration_status,
+    agent_version
+))]
+pub(crate) struct Api;

@@ -49,6 +49,16 @@ pub fn user_routes(api: ApiRouter) -> ApiRouter {
 /// `GET /api/v1/ws/status/{apiId}`: whether the agent's WebSocket is up,
 /// whether it came in over TLS, and how long ago it went away. Unknown hosts,
 /// and hosts outside the caller's host-group scope, are 404.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ws/status/{api_id}",
+    tag = "Agent API",
+    params(("api_id" = String, Path, description = "api id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn ws_status(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -68,3 +78,8 @@ async fn ws_status(
     }
     Ok(axum::Json(state.hub().state(&api_id, state.now())))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(ws_status))]
+pub(crate) struct Api;

@@ -27,6 +27,15 @@ const REVALIDATE_EVERY: Duration = Duration::from_secs(60);
 /// Capabilities this server advertises in `welcome`.
 pub const SERVER_CAPABILITIES: &[&str] = &["command_result", "hash_gate"];
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agents/ws",
+    tag = "Agent API",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 pub async fn upgrade(
     State(state): State<AppState>,
     AgentAuth(host): AgentAuth,
@@ -188,3 +197,8 @@ fn handle_agent_message(
         }
     }
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(upgrade))]
+pub(crate) struct Api;

@@ -226,6 +226,15 @@ struct ListQuery {
     offset: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "Alerts",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -256,6 +265,16 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/{id}",
+    tag = "Alerts",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn detail(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -283,6 +302,16 @@ struct ActionBody {
     note: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/actions",
+    tag = "Alerts",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn act(
     State(state): State<AppState>,
     u: CurrentUser,
@@ -365,6 +394,15 @@ async fn act(
     Ok(Json(json!({ "alert": a })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/config",
+    tag = "Alerts",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list_config(State(state): State<AppState>, _u: CurrentUser) -> AppResult<Json<Value>> {
     const SQL: &str = "SELECT alert_type, enabled, default_severity, auto_assign_user_id, auto_resolve, \
         retention_days, metadata FROM alert_config ORDER BY alert_type";
@@ -383,6 +421,16 @@ struct ConfigBody {
     metadata: Option<Value>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/alerts/config/{alert_type}",
+    tag = "Alerts",
+    params(("alert_type" = String, Path, description = "alert type")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn put_config(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -450,6 +498,15 @@ struct SummaryQuery {
 }
 
 /// Counts by type and severity, current status totals, and alerts opened per day.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/summary",
+    tag = "Alerts",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn summary(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -493,3 +550,8 @@ async fn summary(
         "per_day": timeline,
     })))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, summary, list_config, put_config, detail, act))]
+pub(crate) struct Api;

@@ -76,6 +76,15 @@ pub fn routes(api: crate::rbac::ApiRouter) -> crate::rbac::ApiRouter {
 }
 
 /// `GET /api/v1/auth/admin/audit-log?event=&user_id=&limit=&offset=`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/admin/audit-log",
+    tag = "Audit log",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list(
     axum::extract::State(state): axum::extract::State<AppState>,
     _me: crate::rbac::CurrentUser,
@@ -103,3 +112,8 @@ async fn list(
         serde_json::json!({ "entries": entries, "limit": limit, "offset": offset }),
     ))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list))]
+pub(crate) struct Api;

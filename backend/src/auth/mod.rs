@@ -107,11 +107,29 @@ struct SetupAdminBody {
     password: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/check-admin-users",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn check_admin_users(State(state): State<AppState>) -> AppResult<Json<Value>> {
     let n = users::count(&state).await?;
     Ok(Json(json!({ "hasAdminUsers": n > 0 })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/setup-admin",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn setup_admin(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -242,6 +260,15 @@ pub(crate) fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -384,6 +411,15 @@ struct RefreshBody {
     refresh_token: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -398,6 +434,15 @@ async fn refresh(
     Ok(token_response(&state, "Token refreshed", &tokens, &user))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn logout(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -423,6 +468,15 @@ async fn logout(
     Ok((headers, Json(json!({ "message": "Logout successful" }))).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/heartbeat",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn heartbeat(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
     session::touch(&state, me.session.session_id, state.now()).await?;
     Ok(Json(json!({
@@ -431,6 +485,15 @@ async fn heartbeat(State(state): State<AppState>, me: CurrentUser) -> AppResult<
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/profile",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn profile(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
     let user = users::get(&state, me.id())
         .await?
@@ -458,6 +521,15 @@ struct ProfileBody {
     preferences: Option<Value>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/auth/profile",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn update_profile(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -529,6 +601,15 @@ struct ChangePasswordBody {
     new_password: String,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/auth/change-password",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn change_password(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -594,11 +675,30 @@ async fn change_password(
     Ok(Json(json!({ "message": "Password changed successfully" })).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/sessions",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list_sessions(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
     let sessions = session::list(&state, me.id(), me.session.session_id).await?;
     Ok(Json(json!({ "sessions": sessions })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/auth/sessions/{session_id}",
+    tag = "Sign-in and sessions",
+    params(("session_id" = String, Path, description = "session id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn revoke_session(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -624,6 +724,15 @@ async fn revoke_session(
     Ok(Json(json!({ "message": "Session revoked" })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/auth/sessions",
+    tag = "Sign-in and sessions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn revoke_other_sessions(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -681,3 +790,21 @@ pub async fn prune_expired(state: &AppState) -> AppResult<Pruned> {
         )?,
     })
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    setup_admin,
+    check_admin_users,
+    login,
+    refresh,
+    logout,
+    heartbeat,
+    profile,
+    update_profile,
+    change_password,
+    list_sessions,
+    revoke_other_sessions,
+    revoke_session
+))]
+pub(crate) struct Api;

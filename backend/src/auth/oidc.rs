@@ -153,6 +153,15 @@ async fn client(
     Ok((client, c))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/oidc/config",
+    tag = "Single sign-on",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn config(State(state): State<AppState>) -> Json<Value> {
     match state.config().auth.oidc.as_ref() {
         None => Json(json!({ "enabled": false })),
@@ -165,6 +174,15 @@ async fn config(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// Starts a login: stores state, PKCE verifier and nonce, redirects to the provider.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/oidc/login",
+    tag = "Single sign-on",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn login(State(state): State<AppState>) -> AppResult<Response> {
     let (client, c) = client(&state).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -271,6 +289,15 @@ fn sso_error(msg: &str) -> AppError {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/oidc/callback",
+    tag = "Single sign-on",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn callback(
     State(state): State<AppState>,
     client_info: ClientInfo,
@@ -647,6 +674,15 @@ async fn sync_profile(
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/oidc/logout",
+    tag = "Single sign-on",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn logout(State(state): State<AppState>, me: CurrentUser) -> AppResult<Response> {
     session::revoke(&state, me.id(), me.session.session_id).await?;
     let mut headers = HeaderMap::new();
@@ -655,6 +691,11 @@ async fn logout(State(state): State<AppState>, me: CurrentUser) -> AppResult<Res
     }
     Ok((headers, Json(json!({ "message": "Logout successful" }))).into_response())
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(config, login, callback, logout))]
+pub(crate) struct Api;
 
 #[cfg(test)]
 mod tests {

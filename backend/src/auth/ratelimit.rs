@@ -67,6 +67,9 @@ pub struct Limiters {
     pub auth: Limiter,
     /// Password changes, per user (`PASSWORD_RATE_LIMIT_*`).
     pub password: Limiter,
+    /// Enrollment and enrollment-script requests, per client IP
+    /// (`ENROLLMENT_RATE_LIMIT_MAX` per minute).
+    pub tokens: Limiter,
 }
 
 #[cfg(test)]

@@ -206,6 +206,15 @@ struct VerifyTfaBody {
     remember_me: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/verify-tfa",
+    tag = "Two-factor authentication",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn verify_tfa(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -419,10 +428,29 @@ async fn devices(state: &AppState, user_id: Uuid) -> AppResult<Vec<Device>> {
     Ok(d)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/trusted-devices",
+    tag = "Two-factor authentication",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list_devices(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
     Ok(Json(json!({ "devices": devices(&state, me.id()).await? })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/auth/trusted-devices/{device_id}",
+    tag = "Two-factor authentication",
+    params(("device_id" = String, Path, description = "device id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn revoke_device(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -436,6 +464,15 @@ async fn revoke_device(
     Ok(Json(json!({ "message": "Trusted device removed" })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/auth/trusted-devices",
+    tag = "Two-factor authentication",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn revoke_all_devices(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -449,6 +486,15 @@ async fn revoke_all_devices(
 
 // ---------------------------------------------------------------- enrolment
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tfa/status",
+    tag = "Two-factor authentication",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn status(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
     let t = tfa_state(&state, me.id()).await?;
     const SQL: &str =
@@ -461,6 +507,15 @@ async fn status(State(state): State<AppState>, me: CurrentUser) -> AppResult<Jso
 }
 
 /// Starts enrolment: a new secret, pending until a code from it is verified.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tfa/setup",
+    tag = "Two-factor authentication",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn setup(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -501,6 +556,15 @@ struct CodeBody {
     token: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tfa/verify-setup",
+    tag = "Two-factor authentication",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn verify_setup(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -559,6 +623,15 @@ async fn confirm_password(t: &TfaState, pw: &str) -> AppResult<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tfa/disable",
+    tag = "Two-factor authentication",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn disable(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -601,6 +674,15 @@ async fn disable(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tfa/regenerate-backup-codes",
+    tag = "Two-factor authentication",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn regenerate_backup_codes(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -629,6 +711,21 @@ async fn regenerate_backup_codes(
     .await;
     Ok(Json(json!({ "backupCodes": codes })))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    verify_tfa,
+    list_devices,
+    revoke_all_devices,
+    revoke_device,
+    status,
+    setup,
+    verify_setup,
+    disable,
+    regenerate_backup_codes
+))]
+pub(crate) struct Api;
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::{AppError, AppResult};
 
-fn random_hex(bytes: usize) -> AppResult<String> {
+pub fn random_hex(bytes: usize) -> AppResult<String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| AppError::internal(format!("random source: {e}")))?;
     Ok(hex(&buf))

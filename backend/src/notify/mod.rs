@@ -473,6 +473,15 @@ async fn get_channel(state: &AppState, id: Uuid) -> AppResult<Channel> {
         .ok_or_else(|| AppError::NotFound("Channel not found".into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/notifications/channels",
+    tag = "Notifications",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list(State(state): State<AppState>, _u: CurrentUser) -> AppResult<Json<Value>> {
     const SQL: &str = concat!(
         "SELECT id, name, kind, enabled, config, events, min_severity, host_group_id, ",
@@ -493,6 +502,15 @@ fn fk_error(e: sqlx::Error) -> AppError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/notifications/channels",
+    tag = "Notifications",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -514,6 +532,16 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/notifications/channels/{id}",
+    tag = "Notifications",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -543,6 +571,16 @@ async fn update(
     Ok(Json(json!({ "channel": ch.redacted() })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/notifications/channels/{id}",
+    tag = "Notifications",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -557,6 +595,16 @@ async fn remove(
 }
 
 /// Sends a test notification through one channel now (no filter, no cooldown).
+#[utoipa::path(
+    post,
+    path = "/api/v1/notifications/channels/{id}/test",
+    tag = "Notifications",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn test(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -596,6 +644,15 @@ struct DeliveriesQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/notifications/deliveries",
+    tag = "Notifications",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn deliveries(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -628,3 +685,8 @@ async fn deliveries(
         .collect();
     Ok(Json(json!({ "deliveries": out })))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, update, remove, test, deliveries))]
+pub(crate) struct Api;

@@ -119,6 +119,16 @@ async fn enqueue_for(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host_id}/report-now",
+    tag = "Queue",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn report_now(
     State(s): State<AppState>,
     u: CurrentUser,
@@ -127,6 +137,16 @@ async fn report_now(
     enqueue_for(s, u, h, Command::ReportNow).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host_id}/update-agent",
+    tag = "Queue",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn update_agent(
     State(s): State<AppState>,
     u: CurrentUser,
@@ -135,6 +155,16 @@ async fn update_agent(
     enqueue_for(s, u, h, Command::UpdateAgent).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host_id}/refresh-integrations",
+    tag = "Queue",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn refresh_integrations(
     State(s): State<AppState>,
     u: CurrentUser,
@@ -143,6 +173,16 @@ async fn refresh_integrations(
     enqueue_for(s, u, h, Command::RefreshIntegrationStatus).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/hosts/{host_id}/docker-refresh",
+    tag = "Queue",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn docker_refresh(
     State(s): State<AppState>,
     u: CurrentUser,
@@ -236,6 +276,16 @@ struct LimitQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host_id}/jobs",
+    tag = "Queue",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_jobs(
     State(state): State<AppState>,
     u: CurrentUser,
@@ -247,6 +297,16 @@ async fn host_jobs(
     Ok(Json(host_queue(&state, host_id, limit).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/hosts/{host_id}/timeline",
+    tag = "Queue",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn host_timeline(
     State(state): State<AppState>,
     u: CurrentUser,
@@ -276,6 +336,15 @@ async fn host_timeline(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/queues",
+    tag = "Queue",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn queues(State(state): State<AppState>, _u: CurrentUser) -> AppResult<Json<Value>> {
     let mut out = Vec::new();
     let mut c = counts(&state, AGENT_COMMANDS, None).await?;
@@ -313,6 +382,15 @@ struct JobsQuery {
     offset: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/queues/jobs",
+    tag = "Queue",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn jobs(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -345,6 +423,16 @@ async fn load_job(state: &AppState, id: Uuid) -> AppResult<JobRow> {
         .ok_or_else(|| AppError::NotFound("Job not found".into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/queues/jobs/{id}",
+    tag = "Queue",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn job_detail(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -356,6 +444,16 @@ async fn job_detail(
 }
 
 /// Puts a failed agent command back in the queue with fresh attempts.
+#[utoipa::path(
+    post,
+    path = "/api/v1/queues/jobs/{id}/retry",
+    tag = "Queue",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn retry_job(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -385,6 +483,16 @@ async fn retry_job(
 }
 
 /// Removes a job that is not running.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/queues/jobs/{id}",
+    tag = "Queue",
+    params(("id" = String, Path, description = "id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn remove_job(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -408,6 +516,16 @@ async fn remove_job(
 }
 
 /// Runs a scheduled task now (recorded like a scheduled occurrence).
+#[utoipa::path(
+    post,
+    path = "/api/v1/queues/{name}/run",
+    tag = "Queue",
+    params(("name" = String, Path, description = "name")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn run_task(
     State(state): State<AppState>,
     _u: CurrentUser,
@@ -425,3 +543,21 @@ async fn run_task(
         Json(json!({ "job": load_job(&state, id).await?.to_json() })),
     ))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    report_now,
+    update_agent,
+    refresh_integrations,
+    docker_refresh,
+    host_jobs,
+    host_timeline,
+    queues,
+    jobs,
+    job_detail,
+    retry_job,
+    remove_job,
+    run_task
+))]
+pub(crate) struct Api;

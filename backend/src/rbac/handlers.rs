@@ -42,10 +42,28 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/permissions/user-permissions",
+    tag = "Roles and permissions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn user_permissions(me: CurrentUser) -> Json<RolePermissions> {
     Json(me.permissions)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/permissions/roles",
+    tag = "Roles and permissions",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list_roles(
     State(state): State<AppState>,
     _me: CurrentUser,
@@ -77,6 +95,16 @@ async fn list_roles(
     Ok(Json(out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/permissions/roles/{role}",
+    tag = "Roles and permissions",
+    params(("role" = String, Path, description = "role")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn get_role(
     State(state): State<AppState>,
     _me: CurrentUser,
@@ -112,6 +140,16 @@ struct PutRoleBody {
 /// Creates a custom role or changes a role's flags. Flags not mentioned keep
 /// their value (false for a new role). `superadmin` is fixed; only callers
 /// who hold `can_manage_superusers` may grant it.
+#[utoipa::path(
+    put,
+    path = "/api/v1/permissions/roles/{role}",
+    tag = "Roles and permissions",
+    params(("role" = String, Path, description = "role")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn put_role(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -219,6 +257,16 @@ async fn save_role(state: &AppState, r: &RolePermissions) -> AppResult<()> {
 }
 
 /// Deletes a custom role; built-in roles and roles still assigned are refused.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/permissions/roles/{role}",
+    tag = "Roles and permissions",
+    params(("role" = String, Path, description = "role")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn delete_role(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -256,3 +304,8 @@ async fn delete_role(
     .await;
     Ok(Json(json!({ "message": "Role deleted successfully" })))
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(user_permissions, list_roles, get_role, put_role, delete_role))]
+pub(crate) struct Api;

@@ -287,6 +287,15 @@ impl ApiRouter {
         self.route(Method::PUT, path, access, h)
     }
 
+    pub fn patch<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        h: H,
+    ) -> Self {
+        self.route(Method::PATCH, path, access, h)
+    }
+
     pub fn delete<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -313,6 +322,7 @@ pub fn user_api(state: &AppState) -> ApiRouter {
     let api = crate::queue::api::routes(api);
     let api = crate::alerts::routes(api);
     let api = crate::notify::routes(api);
+    let api = crate::tokens::handlers::routes(api);
     handlers::routes(api)
 }
 

@@ -280,6 +280,15 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/admin/users",
+    tag = "Users",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn list_users(State(state): State<AppState>, _me: CurrentUser) -> AppResult<Json<Vec<User>>> {
     const SQL: &str = "SELECT id, username, email, first_name, last_name, role, is_active, last_login, \
         tfa_enabled, theme_preference, color_theme, created_at, updated_at FROM users ORDER BY lower(username)";
@@ -308,6 +317,16 @@ async fn require_superuser_power(state: &AppState, me: &CurrentUser, role: &str)
     Ok(())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/admin/users/{user_id}",
+    tag = "Users",
+    params(("user_id" = String, Path, description = "user id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn get_user(
     State(state): State<AppState>,
     _me: CurrentUser,
@@ -328,6 +347,15 @@ struct CreateUserBody {
     role: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/admin/users",
+    tag = "Users",
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn create_user(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -381,6 +409,16 @@ struct UpdateUserBody {
     is_active: Option<bool>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/auth/admin/users/{user_id}",
+    tag = "Users",
+    params(("user_id" = String, Path, description = "user id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn update_user(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -465,6 +503,16 @@ async fn update_user(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/auth/admin/users/{user_id}",
+    tag = "Users",
+    params(("user_id" = String, Path, description = "user id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn delete_user(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -510,6 +558,16 @@ struct ResetPasswordBody {
     new_password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/admin/users/{user_id}/reset-password",
+    tag = "Users",
+    params(("user_id" = String, Path, description = "user id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn reset_password(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -539,6 +597,16 @@ async fn reset_password(
     Ok(Json(json!({ "message": "Password reset successfully" })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/auth/admin/users/{user_id}/sessions",
+    tag = "Users",
+    params(("user_id" = String, Path, description = "user id")),
+    responses(
+        (status = "2XX", description = "Success"),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
 async fn revoke_user_sessions(
     State(state): State<AppState>,
     me: CurrentUser,
@@ -571,3 +639,16 @@ pub async fn set_password(state: &AppState, id: Uuid, new_password: &str) -> App
     with_db!(state.db(), p => sqlx::query(SQL).bind(id).bind(hash).bind(state.now()).execute(p).await.map(|_| ()))?;
     Ok(())
 }
+
+/// The OpenAPI description of this module's routes (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_users,
+    create_user,
+    get_user,
+    update_user,
+    delete_user,
+    reset_password,
+    revoke_user_sessions
+))]
+pub(crate) struct Api;

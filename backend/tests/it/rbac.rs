@@ -14,6 +14,7 @@ fn concrete(path: &str) -> String {
         .replace("{device_id}", &Uuid::new_v4().to_string())
         .replace("{role}", "matrix_probe")
         .replace("{api_id}", "patchmon_0000000000000000")
+        .replace("{token_id}", &Uuid::new_v4().to_string())
 }
 
 fn method(m: &axum::http::Method) -> Method {
