@@ -644,7 +644,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Child(std::process::Child);
+struct Child(std::process::Child, std::path::PathBuf);
+
+impl Child {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.1).unwrap_or_default()
+    }
+}
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -659,6 +665,7 @@ fn spawn_server(server: &TestServer, port: u16, st: Storage, prefix: &str, hold_
     let url = match server.database_url() {
         DatabaseUrl::Sqlite(u) | DatabaseUrl::Postgres(u) => u.clone(),
     };
+    let log = std::env::temp_dir().join(format!("pm-queue-{}.log", Uuid::new_v4().simple()));
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_patchmon-server"));
     cmd.env("DATABASE_URL", url)
         .env("PORT", port.to_string())
@@ -669,19 +676,20 @@ fn spawn_server(server: &TestServer, port: u16, st: Storage, prefix: &str, hold_
         .env("SCHEDULER_ENABLED", "false")
         .env("RECONNECT_JITTER_SECONDS", "0")
         .env("LOG_LEVEL", "warn")
+        .env("DB_CONNECTION_LIMIT", "4")
         .env_remove("REDIS_URL")
         .env_remove("REDIS_HOST")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+        .stderr(std::fs::File::create(&log).unwrap());
     if st == Storage::Redis {
         cmd.env("REDIS_URL", redis_url())
             .env("REDIS_KEY_PREFIX", prefix);
     }
-    Child(cmd.spawn().expect("spawn patchmon-server"))
+    Child(cmd.spawn().expect("spawn patchmon-server"), log)
 }
 
-async fn wait_healthy(port: u16) {
-    let ok = TestServer::wait_for(Duration::from_secs(30), || async {
+async fn wait_healthy(port: u16, child: &Child) {
+    let ok = TestServer::wait_for(Duration::from_secs(60), || async {
         client()
             .get(format!("http://127.0.0.1:{port}/health"))
             .send()
@@ -689,7 +697,7 @@ async fn wait_healthy(port: u16) {
             .is_ok_and(|r| r.status().is_success())
     })
     .await;
-    assert!(ok, "server on {port} never became healthy");
+    assert!(ok, "server on {port} never became healthy: {}", child.log());
 }
 
 /// A server process killed with SIGKILL while it holds a job: after a
@@ -717,6 +725,7 @@ async fn a_job_held_by_a_killed_server_is_retried_after_restart() {
 
         let port = free_port();
         let mut first = spawn_server(&server, port, st, &p, 60_000);
+        wait_healthy(port, &first).await;
         let j = wait_job(&server, &id, "active").await;
         assert_eq!(j.attempts, 1);
         first.0.kill().unwrap(); // SIGKILL
@@ -728,8 +737,8 @@ async fn a_job_held_by_a_killed_server_is_retried_after_restart() {
         );
 
         let port2 = free_port();
-        let _second = spawn_server(&server, port2, st, &p, 0);
-        wait_healthy(port2).await;
+        let second = spawn_server(&server, port2, st, &p, 0);
+        wait_healthy(port2, &second).await;
         let mut ws = agent_ws(format!("127.0.0.1:{port2}").parse().unwrap(), &h).await;
         assert_eq!(
             next_command(&mut ws, Duration::from_secs(15))
@@ -893,4 +902,73 @@ async fn sockets_of_a_stopped_server_count_as_disconnected_after_restart() {
             "{st:?}"
         );
     }
+}
+
+/// The integration API's agent_queue reads the rows this queue writes
+/// (completed jobs carry JSON output).
+#[tokio::test]
+async fn integration_api_agent_queue_shows_queue_jobs() {
+    let server = start(Storage::Db, Arc::new(SystemClock), |_| {}).await;
+    let token = setup_admin(&server).await;
+    let h = host_with_report(&server, "iq-01").await;
+    let hid = host_id(&server, &h.api_id).await;
+    let mut ws = agent_ws(server.addr(), &h).await;
+    assert!(
+        TestServer::wait_for(Duration::from_secs(5), || async {
+            server.is_connected(&h.api_id).await
+        })
+        .await
+    );
+    let id = post_cmd(&server, &token, hid, "report-now").await["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        next_command(&mut ws, Duration::from_secs(5))
+            .await
+            .as_deref(),
+        Some("report_now")
+    );
+    wait_job(&server, &id, "completed").await;
+    drop(ws);
+    post_cmd(&server, &token, hid, "update-agent").await;
+    let (_, key, secret) = super::enroll::create_token(
+        &server,
+        &token,
+        json!({"token_name": "q", "metadata": {"integration_type": "api"}, "scopes": {"host": ["get"]}}),
+    )
+    .await;
+    let ok = TestServer::wait_for(Duration::from_secs(10), || async {
+        let r = client()
+            .get(format!(
+                "{}/api/v1/api/hosts/{hid}/agent_queue",
+                server.url()
+            ))
+            .basic_auth(&key, Some(&secret))
+            .send()
+            .await
+            .unwrap();
+        let b: Value = r.json().await.unwrap();
+        b["queue_status"]["waiting"] == 1 && b["total_jobs"] == 2
+    })
+    .await;
+    let r = client()
+        .get(format!(
+            "{}/api/v1/api/hosts/{hid}/agent_queue",
+            server.url()
+        ))
+        .basic_auth(&key, Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b: Value = r.json().await.unwrap();
+    assert!(ok, "{b}");
+    let done = b["job_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["status"] == "completed")
+        .unwrap();
+    assert_eq!(done["output"]["delivered_via"], "websocket", "{b}");
 }
