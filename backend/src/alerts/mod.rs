@@ -28,6 +28,21 @@ pub const TYPES: &[&str] = &[
     "compliance_failed",
 ];
 
+/// SQL condition: the alert is server-wide or its host is inside the
+/// caller's host-group scope (role bound as `$n`); see `rbac::scope`.
+macro_rules! scope_filter {
+    ($role:literal) => {
+        concat!(
+            "(alerts.host_id IS NULL OR NOT EXISTS (SELECT 1 FROM role_host_groups s WHERE s.role = ",
+            $role,
+            ") OR EXISTS (SELECT 1 FROM role_host_groups s JOIN host_group_memberships m ",
+            "ON m.host_group_id = s.host_group_id WHERE s.role = ",
+            $role,
+            " AND m.host_id = alerts.host_id))"
+        )
+    };
+}
+
 pub const SEVERITIES: &[&str] = &["info", "warning", "error", "critical"];
 
 pub fn severity_rank(s: &str) -> usize {
@@ -237,32 +252,48 @@ struct ListQuery {
 )]
 async fn list(
     State(state): State<AppState>,
-    _u: CurrentUser,
+    u: CurrentUser,
     AppQuery(q): AppQuery<ListQuery>,
 ) -> AppResult<Json<Value>> {
+    let role = &u.session.user.role;
     const SQL: &str = concat!(
         "SELECT id, alert_type, severity, status, title, message, host_id, metadata, ",
         "assigned_to_user_id, silenced_until, acknowledged_at, acknowledged_by, resolved_at, resolved_by, ",
         "created_at, updated_at FROM alerts WHERE ($1 IS NULL OR severity = $1) AND ($2 IS NULL OR alert_type = $2) ",
         "AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR assigned_to_user_id = $4) ",
-        "AND ($5 IS NULL OR host_id = $5) ORDER BY created_at DESC, id LIMIT $6 OFFSET $7"
+        "AND ($5 IS NULL OR host_id = $5) AND ",
+        scope_filter!("$8"),
+        " ORDER BY created_at DESC, id LIMIT $6 OFFSET $7"
     );
     const COUNT: &str = concat!(
         "SELECT COUNT(*) FROM alerts WHERE ($1 IS NULL OR severity = $1) AND ($2 IS NULL OR alert_type = $2) ",
-        "AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR assigned_to_user_id = $4) AND ($5 IS NULL OR host_id = $5)"
+        "AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR assigned_to_user_id = $4) AND ($5 IS NULL OR host_id = $5) AND ",
+        scope_filter!("$6")
     );
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let offset = q.offset.unwrap_or(0).max(0);
     let (rows, total): (Vec<Alert>, i64) = with_db!(state.db(), p => {
         let rows = sqlx::query_as(SQL).bind(&q.severity).bind(&q.alert_type).bind(&q.status)
-            .bind(q.assigned_to).bind(q.host_id).bind(limit).bind(offset).fetch_all(p).await?;
+            .bind(q.assigned_to).bind(q.host_id).bind(limit).bind(offset).bind(role).fetch_all(p).await?;
         let total = sqlx::query_scalar(COUNT).bind(&q.severity).bind(&q.alert_type).bind(&q.status)
-            .bind(q.assigned_to).bind(q.host_id).fetch_one(p).await?;
+            .bind(q.assigned_to).bind(q.host_id).bind(role).fetch_one(p).await?;
         (rows, total)
     });
     Ok(Json(
         json!({ "alerts": rows, "total": total, "limit": limit, "offset": offset }),
     ))
+}
+
+/// The alert if the caller's host-group scope covers it (else 404).
+async fn scoped_get(state: &AppState, u: &CurrentUser, id: Uuid) -> AppResult<Alert> {
+    let not_found = || AppError::NotFound("Alert not found".into());
+    let a = get(state, id).await?.ok_or_else(not_found)?;
+    if let Some(h) = a.host_id
+        && !u.host_scope(state).await?.allows_host(state, h).await?
+    {
+        return Err(not_found());
+    }
+    Ok(a)
 }
 
 #[utoipa::path(
@@ -277,12 +308,10 @@ async fn list(
 )]
 async fn detail(
     State(state): State<AppState>,
-    _u: CurrentUser,
+    u: CurrentUser,
     AppPath(id): AppPath<Uuid>,
 ) -> AppResult<Json<Value>> {
-    let a = get(&state, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("Alert not found".into()))?;
+    let a = scoped_get(&state, &u, id).await?;
     const H: &str = "SELECT action, user_id, note, created_at FROM alert_history WHERE alert_id = $1 ORDER BY created_at, id";
     type Row = (String, Option<Uuid>, Option<String>, DateTime<Utc>);
     let rows: Vec<Row> = with_db!(state.db(), p => sqlx::query_as(H).bind(id).fetch_all(p).await)?;
@@ -318,9 +347,7 @@ async fn act(
     AppPath(id): AppPath<Uuid>,
     AppJson(b): AppJson<ActionBody>,
 ) -> AppResult<Json<Value>> {
-    let a = get(&state, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("Alert not found".into()))?;
+    let a = scoped_get(&state, &u, id).await?;
     if b.note.as_ref().is_some_and(|n| n.len() > 2000) {
         return Err(AppError::BadRequest(
             "note is longer than 2000 characters".into(),
@@ -509,18 +536,25 @@ struct SummaryQuery {
 )]
 async fn summary(
     State(state): State<AppState>,
-    _u: CurrentUser,
+    u: CurrentUser,
     AppQuery(q): AppQuery<SummaryQuery>,
 ) -> AppResult<Json<Value>> {
     let days = q.days.unwrap_or(30).clamp(1, 365);
     let since = state.now() - Duration::days(days);
-    const BY: &str =
-        "SELECT alert_type, severity, status, created_at FROM alerts WHERE created_at >= $1";
-    const OPEN: &str = "SELECT status, COUNT(*) FROM alerts GROUP BY status";
+    const BY: &str = concat!(
+        "SELECT alert_type, severity, status, created_at FROM alerts WHERE created_at >= $1 AND ",
+        scope_filter!("$2")
+    );
+    const OPEN: &str = concat!(
+        "SELECT status, COUNT(*) FROM alerts WHERE ",
+        scope_filter!("$1"),
+        " GROUP BY status"
+    );
+    let role = &u.session.user.role;
     type Row = (String, String, String, DateTime<Utc>);
     let (rows, open): (Vec<Row>, Vec<(String, i64)>) = with_db!(state.db(), p => {
-        let r = sqlx::query_as(BY).bind(since).fetch_all(p).await?;
-        let o = sqlx::query_as(OPEN).fetch_all(p).await?;
+        let r = sqlx::query_as(BY).bind(since).bind(role).fetch_all(p).await?;
+        let o = sqlx::query_as(OPEN).bind(role).fetch_all(p).await?;
         (r, o)
     });
     use std::collections::BTreeMap;

@@ -290,3 +290,88 @@ async fn host_status_monitor_raises_and_resolves_condition_alerts() {
     assert_eq!(open("security_updates_available").await, 0);
     assert_eq!(open("reboot_required").await, 1);
 }
+
+#[tokio::test]
+async fn alerts_respect_host_group_scope() {
+    use super::auth::{USER_PW, create_user, token_of};
+    use patchmon_server::hosts;
+    let server = start(Storage::Db, Arc::new(SystemClock), |_| {}).await;
+    let admin = setup_admin(&server).await;
+    let web = hosts::create_host(server.db(), server.state.now(), "web-1", Some("web"))
+        .await
+        .unwrap();
+    let db = hosts::create_host(server.db(), server.state.now(), "db-1", Some("databases"))
+        .await
+        .unwrap();
+    let web_group: Uuid = patchmon_server::with_db!(server.db(), p =>
+        sqlx::query_scalar("SELECT id FROM host_groups WHERE name = 'web'").fetch_one(p).await)
+    .unwrap();
+    let (s, _, b) = call(
+        &server,
+        Method::PUT,
+        "/api/v1/permissions/roles/web_alerts",
+        Some(&admin),
+        Some(json!({"can_manage_alerts": true, "host_group_ids": [web_group]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    create_user(&server, &admin, "webby", "web_alerts").await;
+    let token = token_of(&server, "webby", USER_PW).await;
+    let st = &server.state;
+    let a_web = alerts::raise(st, "reboot_required", Some(web.id), "web", "", json!({}))
+        .await
+        .unwrap()
+        .unwrap();
+    let a_db = alerts::raise(st, "reboot_required", Some(db.id), "db", "", json!({}))
+        .await
+        .unwrap()
+        .unwrap();
+    alerts::raise(st, "server_update", None, "server", "", json!({}))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let (_, _, b) = call(&server, Method::GET, "/api/v1/alerts", Some(&token), None).await;
+    assert_eq!(
+        b["total"], 2,
+        "own group's host and the server-wide alert: {b}"
+    );
+    let (_, _, b) = call(&server, Method::GET, "/api/v1/alerts", Some(&admin), None).await;
+    assert_eq!(b["total"], 3);
+    let (s, _, _) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/alerts/{}", a_web.id),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _, _) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v1/alerts/{}", a_db.id),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _, _) = call(
+        &server,
+        Method::POST,
+        &format!("/api/v1/alerts/{}/actions", a_db.id),
+        Some(&token),
+        Some(json!({"action": "resolve"})),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (_, _, b) = call(
+        &server,
+        Method::GET,
+        "/api/v1/alerts/summary",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(b["total"], 2, "{b}");
+}
