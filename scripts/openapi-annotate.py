@@ -104,15 +104,11 @@ def annotate(fn_file, name, method, path, tag):
     if not m:
         print(f"  ! handler {name} not found in {fn_file}", file=sys.stderr)
         return False
-    # Attributes and docs directly above the fn.
+    # Attributes and docs directly above the fn: everything since the end of
+    # the previous item (a line that is "}" or ends with ";").
     head = text[: m.start()]
-    lines = head.split("\n")
-    j = len(lines) - 1
-    block = []
-    while j > 0 and (lines[j - 1].strip().startswith("///") or lines[j - 1].strip().startswith("#[")):
-        j -= 1
-        block.append(lines[j])
-    if any("utoipa::path" in b for b in block):
+    prev = max(head.rfind("\n}\n"), head.rfind(";\n"))
+    if "#[utoipa::path" in head[prev + 1 :]:
         return True
     params = re.findall(r"\{(\w+)\}", path)
     p_attr = ""
@@ -180,7 +176,14 @@ def main():
         "crate::" + str(f.relative_to(ROOT).with_suffix("")).replace("/mod", "").replace("/", "::")
         for f in per_file
     )
-    print("modules:", ", ".join(mods))
+    doc = ROOT / "openapi.rs"
+    text = doc.read_text()
+    begin = text.index("// @modules-begin")
+    begin = text.index("\n", begin) + 1
+    end = text.index("        // @modules-end")
+    listing = "".join(f"        {m}::Api::openapi(),\n" for m in mods)
+    doc.write_text(text[:begin] + listing + text[end:])
+    print(f"openapi.rs: {len(mods)} modules")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ pub mod db;
 pub mod enroll;
 pub mod error;
 pub mod extract;
+pub mod fleet;
 pub mod health;
 pub mod hosts;
 pub mod notify;
@@ -52,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .merge(enroll::router())
         .merge(public_api::router())
         .merge(openapi::router(&state))
+        .merge(fleet::settings_api::public_router())
         .merge(rbac::user_api(&state).into_parts().0)
         .fallback(web::fallback)
         .layer(

@@ -50,6 +50,7 @@ pub fn base_document() -> utoipa::openapi::OpenApi {
     let mut doc = Base::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     for part in [
+        // @modules-begin (kept by scripts/openapi-annotate.py)
         crate::agents::Api::openapi(),
         crate::agents::api::Api::openapi(),
         crate::agents::ws::Api::openapi(),
@@ -59,6 +60,14 @@ pub fn base_document() -> utoipa::openapi::OpenApi {
         crate::auth::oidc::Api::openapi(),
         crate::auth::tfa::Api::openapi(),
         crate::enroll::Api::openapi(),
+        crate::fleet::dashboard::Api::openapi(),
+        crate::fleet::export::Api::openapi(),
+        crate::fleet::groups::Api::openapi(),
+        crate::fleet::hosts::Api::openapi(),
+        crate::fleet::packages::Api::openapi(),
+        crate::fleet::prefs::Api::openapi(),
+        crate::fleet::repos::Api::openapi(),
+        crate::fleet::settings_api::Api::openapi(),
         crate::health::Api::openapi(),
         crate::notify::Api::openapi(),
         crate::public_api::Api::openapi(),
@@ -67,6 +76,7 @@ pub fn base_document() -> utoipa::openapi::OpenApi {
         crate::rbac::handlers::Api::openapi(),
         crate::tokens::handlers::Api::openapi(),
         crate::users::Api::openapi(),
+        // @modules-end
     ] {
         doc.merge(part);
     }
@@ -147,8 +157,8 @@ pub fn document(state: &AppState) -> Value {
     doc
 }
 
-/// Handler names are operation ids; the same name in two modules (`login`
-/// in local and SSO sign-in) gets its tag appended, so ids stay unique.
+/// Handler names are operation ids; a name used in several modules (`login`
+/// in local and SSO sign-in) gets its path appended, so ids stay unique.
 fn unique_operation_ids(doc: &mut Value) {
     let mut seen: std::collections::HashMap<String, usize> = Default::default();
     let ops = |doc: &mut Value| -> Vec<(String, String)> {
@@ -175,10 +185,10 @@ fn unique_operation_ids(doc: &mut Value) {
             continue;
         };
         if seen.get(&id).copied().unwrap_or(0) > 1 {
-            let tag: String = op["tags"][0]
-                .as_str()
-                .unwrap_or("other")
+            let tag: String = p
+                .trim_start_matches("/api/v1/")
                 .chars()
+                .filter(|c| *c != '{' && *c != '}')
                 .map(|c| {
                     if c.is_ascii_alphanumeric() {
                         c.to_ascii_lowercase()
@@ -187,7 +197,7 @@ fn unique_operation_ids(doc: &mut Value) {
                     }
                 })
                 .collect();
-            op["operationId"] = json!(format!("{id}_{tag}"));
+            op["operationId"] = json!(format!("{id}_{m}_{tag}"));
         }
     }
 }

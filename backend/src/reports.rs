@@ -694,7 +694,9 @@ async fn store(
              reboot_reason = CASE WHEN $25 IS NULL THEN reboot_reason ELSE $26 END, \
              package_manager = COALESCE($27, package_manager), \
              packages_hash = COALESCE($28, packages_hash), repos_hash = COALESCE($29, repos_hash), \
-             interfaces_hash = COALESCE($30, interfaces_hash), hostname_hash = COALESCE($31, hostname_hash) \
+             interfaces_hash = COALESCE($30, interfaces_hash), hostname_hash = COALESCE($31, hostname_hash), \
+             pkg_total = COALESCE($32, pkg_total), pkg_outdated = COALESCE($33, pkg_outdated), \
+             pkg_security = COALESCE($34, pkg_security) \
              WHERE id = $1",
         )
         .bind(host.id)
@@ -728,6 +730,11 @@ async fn store(
         .bind(plan.repos.as_ref().map(|(_, h)| h.clone()))
         .bind(plan.interfaces.as_ref().map(|(_, h)| h.clone()))
         .bind(plan.hostname.as_ref().map(|(_, h)| h.clone()))
+        // Package counters for the host list (fleet module): the stored set
+        // equals the reported one once this transaction commits.
+        .bind((total >= 0).then_some(total))
+        .bind((total >= 0).then_some(updates))
+        .bind((total >= 0).then_some(security))
         .execute(&mut *tx)
         .await?;
 

@@ -168,23 +168,15 @@ async fn list_hosts(
         .include
         .as_deref()
         .is_some_and(|i| i.split(',').any(|p| p.trim() == "stats"));
+    // The per-host counters are kept by report ingest (migration 0008), so
+    // the list never aggregates host_packages.
     const SQL: &str = "SELECT h.id, h.friendly_name, h.hostname, h.ip, h.os_type, h.os_version, \
-        h.last_update, h.status, h.needs_reboot, \
-        COALESCE(c.total, 0) AS total_packages, COALESCE(c.updates, 0) AS updates_count, \
-        COALESCE(c.security, 0) AS security_updates_count \
-        FROM hosts h LEFT JOIN ( \
-            SELECT host_id, COUNT(*) AS total, \
-                SUM(CASE WHEN needs_update THEN 1 ELSE 0 END) AS updates, \
-                SUM(CASE WHEN needs_update AND is_security_update THEN 1 ELSE 0 END) AS security \
-            FROM host_packages GROUP BY host_id) c ON c.host_id = h.id \
-        ORDER BY h.friendly_name, h.id";
-    const SQL_PLAIN: &str = "SELECT h.id, h.friendly_name, h.hostname, h.ip, h.os_type, h.os_version, \
-        h.last_update, h.status, h.needs_reboot, CAST(0 AS BIGINT) AS total_packages, \
-        CAST(0 AS BIGINT) AS updates_count, \
-        CAST(0 AS BIGINT) AS security_updates_count FROM hosts h ORDER BY h.friendly_name, h.id";
-    let sql = if with_stats { SQL } else { SQL_PLAIN };
+        h.last_update, h.status, h.needs_reboot, CAST(h.pkg_total AS BIGINT) AS total_packages, \
+        CAST(h.pkg_outdated AS BIGINT) AS updates_count, \
+        CAST(h.pkg_security AS BIGINT) AS security_updates_count \
+        FROM hosts h ORDER BY h.friendly_name, h.id";
     let rows: Vec<ListRow> =
-        with_db!(state.db(), p => sqlx::query_as::<_, ListRow>(sql).fetch_all(p).await)?;
+        with_db!(state.db(), p => sqlx::query_as::<_, ListRow>(SQL).fetch_all(p).await)?;
     let mut groups = memberships(&state).await?;
 
     // hostgroup=Production,550e8400-… : names or ids, any of them (OR).

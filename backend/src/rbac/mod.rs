@@ -323,6 +323,7 @@ pub fn user_api(state: &AppState) -> ApiRouter {
     let api = crate::alerts::routes(api);
     let api = crate::notify::routes(api);
     let api = crate::tokens::handlers::routes(api);
+    let api = crate::fleet::routes(api);
     handlers::routes(api)
 }
 

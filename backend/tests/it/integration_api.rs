@@ -575,3 +575,63 @@ async fn ansible_inventory_lists_groups_and_hosts() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 401: Invalid API secret"));
 }
+
+/// Timing run (not an assertion): the integration API and the GetHomepage
+/// stats over 10,000 seeded hosts. `cargo test -p patchmon-server --release
+/// --test it integration_api_timings -- --ignored --nocapture`
+#[tokio::test]
+#[ignore = "timing run; seeds 10,000 hosts"]
+async fn integration_api_timings_10k_hosts() {
+    let hosts: i64 = std::env::var("FLEET_BENCH_HOSTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let server = TestServer::start().await;
+    let admin = setup_admin(&server).await;
+    super::fleet::seed_fleet(&server, hosts).await;
+    let (_, key, secret) = create_token(
+        &server,
+        &admin,
+        json!({"token_name": "bench", "metadata": {"integration_type": "api"}, "scopes": {"host": ["get"]}}),
+    )
+    .await;
+    let (_, hkey, hsecret) = create_token(
+        &server,
+        &admin,
+        json!({"token_name": "hp", "metadata": {"integration_type": "gethomepage"}}),
+    )
+    .await;
+    let cases = [
+        ("/api/v1/api/hosts", &key, &secret),
+        ("/api/v1/api/hosts?include=stats", &key, &secret),
+        (
+            "/api/v1/api/hosts?hostgroup=group-3&include=stats",
+            &key,
+            &secret,
+        ),
+        ("/api/v1/gethomepage/stats", &hkey, &hsecret),
+    ];
+    for (path, k, s) in cases {
+        let (status, b) = get_basic(&server, path, k, s).await;
+        assert_eq!(status, 200, "{b}");
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            let t = std::time::Instant::now();
+            let r = client()
+                .get(format!("{}{path}", server.url()))
+                .basic_auth(k, Some(s))
+                .send()
+                .await
+                .unwrap();
+            let bytes = r.bytes().await.unwrap();
+            times.push((t.elapsed().as_secs_f64() * 1000.0, bytes.len()));
+        }
+        times.sort_by(|a, b| a.0.total_cmp(&b.0));
+        println!(
+            "{hosts} hosts {path}: median {:.1} ms, min {:.1} ms, {} KB",
+            times[3].0,
+            times[0].0,
+            times[3].1 / 1024
+        );
+    }
+}

@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod cli;
 mod enroll;
+mod fleet;
 mod integration_api;
 mod notify;
 mod oidc;

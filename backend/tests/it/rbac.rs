@@ -15,6 +15,11 @@ fn concrete(path: &str) -> String {
         .replace("{role}", "matrix_probe")
         .replace("{api_id}", "patchmon_0000000000000000")
         .replace("{token_id}", &Uuid::new_v4().to_string())
+        .replace("{host_id}", &Uuid::new_v4().to_string())
+        .replace("{group_id}", &Uuid::new_v4().to_string())
+        .replace("{package_id}", &Uuid::new_v4().to_string())
+        .replace("{repository_id}", &Uuid::new_v4().to_string())
+        .replace("{view_id}", &Uuid::new_v4().to_string())
 }
 
 fn method(m: &axum::http::Method) -> Method {

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { HEALTH_DB_DOWN, HEALTH_OK, json, stubFetch } from '../test/fetch';
-import { request } from './client';
+import { expectShape, queryString, request, setCsrfToken, setUnauthorizedHandler } from './client';
 import { ApiError } from './errors';
 import { getHealth } from './health';
 
@@ -89,5 +89,78 @@ describe('getHealth', () => {
     stubFetch(() => json({ status: 'ok' }));
     const err = await rejection(getHealth());
     expect(err.code).toBe('invalid_response');
+  });
+});
+
+describe('request: session and CSRF', () => {
+  afterEach(() => {
+    document.cookie = 'patchmon_csrf=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/';
+    setCsrfToken(null);
+  });
+
+  it('sends the CSRF token from the readable cookie on writes, never on reads', async () => {
+    document.cookie = 'patchmon_csrf=tok%2Fen-1; path=/';
+    const fetchSpy = stubFetch(() => json({ ok: true }));
+    await request('/api/v1/x', { method: 'PUT', body: {} });
+    await request('/api/v1/x');
+    const writeHeaders = fetchSpy.mock.calls[0]?.[1]?.headers as Record<string, string>;
+    const readHeaders = fetchSpy.mock.calls[1]?.[1]?.headers as Record<string, string>;
+    expect(writeHeaders['X-CSRF-Token']).toBe('tok/en-1');
+    expect(readHeaders['X-CSRF-Token']).toBeUndefined();
+  });
+
+  it('falls back to the token of the login answer when there is no cookie', async () => {
+    setCsrfToken('from-login');
+    const fetchSpy = stubFetch(() => json({}));
+    await request('/api/v1/x', { method: 'DELETE' });
+    expect((fetchSpy.mock.calls[0]?.[1]?.headers as Record<string, string>)['X-CSRF-Token']).toBe('from-login');
+  });
+
+  it('reports a 401 to the unauthorized handler, unless the caller expects it', async () => {
+    const seen: ApiError[] = [];
+    const unregister = setUnauthorizedHandler((e) => seen.push(e));
+    stubFetch(() => json({ error: 'Authentication required', code: 'unauthorized' }, 401));
+    const err = await rejection(request('/api/v1/hosts'));
+    expect(err.status).toBe(401);
+    expect(seen).toHaveLength(1);
+    await rejection(request('/api/v1/auth/login', { method: 'POST', body: {}, allow401: true }));
+    expect(seen).toHaveLength(1);
+    unregister();
+    await rejection(request('/api/v1/hosts'));
+    expect(seen).toHaveLength(1);
+  });
+
+  it('does not call the unauthorized handler for a 403', async () => {
+    const seen: ApiError[] = [];
+    const unregister = setUnauthorizedHandler((e) => seen.push(e));
+    stubFetch(() => json({ error: 'Insufficient permissions', code: 'forbidden' }, 403));
+    const err = await rejection(request('/api/v1/settings'));
+    expect(err.message).toBe('Insufficient permissions');
+    expect(seen).toHaveLength(0);
+    unregister();
+  });
+
+  it('keeps the message of an {"error"} body that has no code', async () => {
+    stubFetch(() => json({ error: 'Setup has already been completed' }, 400));
+    const err = await rejection(request('/api/v1/auth/setup-admin', { method: 'POST', body: {} }));
+    expect(err.message).toBe('Setup has already been completed');
+    expect(err.code).toBe('http_400');
+  });
+
+  it('accepts an empty successful answer', async () => {
+    stubFetch(() => new Response(null, { status: 204 }));
+    await expect(request('/api/v1/x', { method: 'DELETE' })).resolves.toBeNull();
+  });
+});
+
+describe('expectShape and queryString', () => {
+  it('rejects an answer missing a field the screen relies on', () => {
+    expect(() => expectShape({ hosts: {} }, 'hosts', { hosts: 'array' })).toThrow('Unexpected answer from the server (hosts: hosts)');
+    expect(expectShape({ hosts: [] }, 'hosts', { hosts: 'array' })).toEqual({ hosts: [] });
+  });
+
+  it('leaves out empty parameters', () => {
+    expect(queryString({ page: 2, search: '', os: undefined, needs_updates: true })).toBe('?page=2&needs_updates=true');
+    expect(queryString({})).toBe('');
   });
 });

@@ -16,7 +16,7 @@ export default function NotFoundPage() {
         to="/"
         className="mt-6 inline-block rounded-md bg-blue-600 px-4 py-2 text-sm font-medium text-white hover:bg-blue-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600"
       >
-        Go to server status
+        Go to the dashboard
       </Link>
     </section>
   );

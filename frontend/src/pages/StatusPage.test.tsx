@@ -1,6 +1,6 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import { deferred, HEALTH_DB_DOWN, HEALTH_OK, json, stubFetch } from '../test/fetch';
+import { deferred, HEALTH_DB_DOWN, HEALTH_OK, json, stubFetch, withSession } from '../test/fetch';
 import { renderApp } from '../test/renderApp';
 
 /** The value shown under a field label on the status page. */
@@ -13,8 +13,8 @@ function field(label: string): HTMLElement {
 
 describe('Server status page', () => {
   it('shows the fields of /health', async () => {
-    const fetchSpy = stubFetch(() => json(HEALTH_OK));
-    renderApp('/');
+    const fetchSpy = stubFetch(withSession(() => json(HEALTH_OK)));
+    renderApp('/status');
     expect(await screen.findByRole('heading', { name: 'Server status' })).toBeInTheDocument();
     await screen.findByText('Version', { selector: 'dt' });
     expect(field('Status')).toHaveTextContent('ok');
@@ -28,10 +28,9 @@ describe('Server status page', () => {
 
   it('shows a loading state until the answer arrives', async () => {
     const pending = deferred<Response>();
-    stubFetch(() => pending.promise);
-    renderApp('/');
-    const loading = await screen.findByRole('status');
-    expect(loading).toHaveTextContent('Loading server status…');
+    stubFetch(withSession(() => pending.promise));
+    renderApp('/status');
+    expect(await screen.findByText('Loading server status…')).toBeInTheDocument();
     expect(screen.queryByText('Dialect', { selector: 'dt' })).not.toBeInTheDocument();
 
     pending.resolve(json(HEALTH_OK));
@@ -40,8 +39,8 @@ describe('Server status page', () => {
   });
 
   it('explains a 503 (database unreachable) with its code', async () => {
-    stubFetch(() => json(HEALTH_DB_DOWN, 503));
-    renderApp('/');
+    stubFetch(withSession(() => json(HEALTH_DB_DOWN, 503)));
+    renderApp('/status');
     const alert = await screen.findByRole('alert');
     expect(within(alert).getByRole('heading')).toHaveTextContent('The server cannot reach its database');
     expect(alert).toHaveTextContent('Database unreachable');
@@ -51,8 +50,8 @@ describe('Server status page', () => {
 
   it('says so when the server cannot be reached, and recovers on retry', async () => {
     let up = false;
-    stubFetch(() => (up ? json(HEALTH_OK) : Promise.reject(new TypeError('Failed to fetch'))));
-    const { user } = renderApp('/');
+    stubFetch(withSession(() => (up ? json(HEALTH_OK) : Promise.reject(new TypeError('Failed to fetch')))));
+    const { user } = renderApp('/status');
     const alert = await screen.findByRole('alert');
     expect(within(alert).getByRole('heading')).toHaveTextContent('Could not reach the server');
     expect(alert).toHaveTextContent('The server may be stopped or restarting');
@@ -73,8 +72,8 @@ describe('Server status page', () => {
 
   it('keeps the last good answer visible when a refresh fails, and toasts the failure', async () => {
     let calls = 0;
-    stubFetch(() => (++calls === 1 ? json(HEALTH_OK) : json(HEALTH_DB_DOWN, 503)));
-    const { user } = renderApp('/');
+    stubFetch(withSession(() => (++calls === 1 ? json(HEALTH_OK) : json(HEALTH_DB_DOWN, 503))));
+    const { user } = renderApp('/status');
     await screen.findByText('Dialect', { selector: 'dt' });
 
     await user.click(screen.getByRole('button', { name: 'Refresh' }));

@@ -1,0 +1,163 @@
+import { expectArray, expectShape, request, setCsrfToken } from './client';
+import type {
+  LoginNeedsTfa,
+  LoginSuccess,
+  OidcConfig,
+  Profile,
+  RolePermissions,
+  Session,
+  TfaSetup,
+  TfaStatus,
+  User,
+} from './types';
+
+function loginAnswer(body: unknown, what: string): LoginSuccess {
+  const ok = expectShape<LoginSuccess>(body, what, { user: 'object', csrf_token: 'string' });
+  setCsrfToken(ok.csrf_token);
+  return ok;
+}
+
+export async function checkAdminUsers(): Promise<boolean> {
+  const body = expectShape<{ hasAdminUsers: boolean }>(
+    await request('/api/v1/auth/check-admin-users'),
+    'check-admin-users',
+    { hasAdminUsers: 'boolean' },
+  );
+  return body.hasAdminUsers;
+}
+
+export interface SetupAdminInput {
+  firstName: string;
+  lastName: string;
+  username: string;
+  email: string;
+  password: string;
+}
+
+export async function setupAdmin(input: SetupAdminInput): Promise<LoginSuccess> {
+  return loginAnswer(await request('/api/v1/auth/setup-admin', { method: 'POST', body: input, allow401: true }), 'setup-admin');
+}
+
+export async function login(username: string, password: string): Promise<LoginSuccess | LoginNeedsTfa> {
+  const body = await request('/api/v1/auth/login', { method: 'POST', body: { username, password }, allow401: true });
+  if (typeof body === 'object' && body !== null && (body as Record<string, unknown>).requiresTfa === true) {
+    return expectShape<LoginNeedsTfa>(body, 'login (tfa)', { tfa_ticket: 'string' });
+  }
+  return loginAnswer(body, 'login');
+}
+
+export async function verifyTfa(ticket: string, token: string, rememberMe: boolean): Promise<LoginSuccess> {
+  return loginAnswer(
+    await request('/api/v1/auth/verify-tfa', {
+      method: 'POST',
+      body: { tfa_ticket: ticket, token, remember_me: rememberMe },
+      allow401: true,
+    }),
+    'verify-tfa',
+  );
+}
+
+export async function getOidcConfig(): Promise<OidcConfig> {
+  return expectShape<OidcConfig>(await request('/api/v1/auth/oidc/config'), 'oidc/config', { enabled: 'boolean' });
+}
+
+export async function logout(): Promise<void> {
+  await request('/api/v1/auth/logout', { method: 'POST', allow401: true });
+  setCsrfToken(null);
+}
+
+/** The signed-in user with permissions; a 401 means nobody is signed in. */
+export async function getProfile(signal?: AbortSignal): Promise<Profile> {
+  const body = expectShape<{ user: unknown }>(
+    await request('/api/v1/auth/profile', { allow401: true, ...(signal ? { signal } : {}) }),
+    'profile',
+    { user: 'object' },
+  );
+  return expectShape<Profile>(body.user, 'profile.user', { username: 'string', permissions: 'object' });
+}
+
+export async function updateProfile(input: Partial<Pick<User, 'first_name' | 'last_name' | 'email'>>): Promise<void> {
+  await request('/api/v1/auth/profile', { method: 'PUT', body: input });
+}
+
+export async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+  await request('/api/v1/auth/change-password', { method: 'PUT', body: { currentPassword, newPassword } });
+}
+
+export async function listSessions(): Promise<Session[]> {
+  const body = expectShape<{ sessions: Session[] }>(await request('/api/v1/auth/sessions'), 'sessions', { sessions: 'array' });
+  return body.sessions;
+}
+
+export async function revokeSession(id: string): Promise<void> {
+  await request(`/api/v1/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
+
+export async function revokeOtherSessions(): Promise<void> {
+  await request('/api/v1/auth/sessions', { method: 'DELETE' });
+}
+
+export async function getTfaStatus(): Promise<TfaStatus> {
+  return expectShape<TfaStatus>(await request('/api/v1/tfa/status'), 'tfa/status', { enabled: 'boolean' });
+}
+
+export async function startTfaSetup(): Promise<TfaSetup> {
+  return expectShape<TfaSetup>(await request('/api/v1/tfa/setup'), 'tfa/setup', { otpauth_url: 'string', secret: 'string' });
+}
+
+export async function verifyTfaSetup(token: string): Promise<string[]> {
+  const body = expectShape<{ backupCodes: string[] }>(
+    await request('/api/v1/tfa/verify-setup', { method: 'POST', body: { token } }),
+    'tfa/verify-setup',
+    { backupCodes: 'array' },
+  );
+  return body.backupCodes;
+}
+
+export async function disableTfa(password: string): Promise<void> {
+  await request('/api/v1/tfa/disable', { method: 'POST', body: { password } });
+}
+
+// Users and roles (admin)
+
+export async function listUsers(): Promise<User[]> {
+  return expectArray<User>(await request('/api/v1/auth/admin/users'), 'admin/users');
+}
+
+export interface UserInput {
+  username?: string;
+  email?: string;
+  password?: string;
+  first_name?: string;
+  last_name?: string;
+  role?: string;
+  is_active?: boolean;
+}
+
+export async function createUser(input: UserInput): Promise<void> {
+  await request('/api/v1/auth/admin/users', { method: 'POST', body: input });
+}
+
+export async function updateUser(id: string, input: UserInput): Promise<void> {
+  await request(`/api/v1/auth/admin/users/${encodeURIComponent(id)}`, { method: 'PUT', body: input });
+}
+
+export async function deleteUser(id: string): Promise<void> {
+  await request(`/api/v1/auth/admin/users/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
+
+export async function resetUserPassword(id: string, newPassword: string): Promise<void> {
+  await request(`/api/v1/auth/admin/users/${encodeURIComponent(id)}/reset-password`, { method: 'POST', body: { newPassword } });
+}
+
+export async function listRoles(): Promise<RolePermissions[]> {
+  return expectArray<RolePermissions>(await request('/api/v1/permissions/roles'), 'permissions/roles');
+}
+
+export async function saveRole(role: string, flags: Partial<RolePermissions>): Promise<void> {
+  await request(`/api/v1/permissions/roles/${encodeURIComponent(role)}`, { method: 'PUT', body: flags });
+}
+
+export async function deleteRole(role: string): Promise<void> {
+  await request(`/api/v1/permissions/roles/${encodeURIComponent(role)}`, { method: 'DELETE' });
+}

@@ -1,0 +1,143 @@
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { getDashboardStats, getTrends } from '../api/fleet';
+import { errorMessage } from '../api/errors';
+import type { DashboardStats } from '../api/types';
+import { ErrorPanel } from '../components/ErrorPanel';
+import { formatDate } from '../components/format';
+import { TrendChart, type Series } from '../components/TrendChart';
+import { Card, Loading, PageHeader, selectClass } from '../components/ui';
+
+interface CardDef {
+  id: keyof DashboardStats;
+  label: string;
+  /** Hosts list filtered to what the number counts. */
+  to?: string;
+  tone?: 'red' | 'amber' | 'green';
+}
+
+const CARDS: CardDef[] = [
+  { id: 'total_hosts', label: 'Total hosts', to: '/hosts' },
+  { id: 'hosts_needing_updates', label: 'Hosts needing updates', to: '/hosts?needs_updates=true', tone: 'amber' },
+  { id: 'hosts_with_security_updates', label: 'Hosts with security updates', to: '/hosts?security_updates=true', tone: 'red' },
+  { id: 'up_to_date_hosts', label: 'Up to date', to: '/hosts?needs_updates=false', tone: 'green' },
+  { id: 'reboot_required_hosts', label: 'Reboot required', to: '/hosts?needs_reboot=true', tone: 'amber' },
+  { id: 'inactive_hosts', label: 'Inactive', to: '/hosts?status=inactive', tone: 'red' },
+  { id: 'offline_hosts', label: 'Offline (> 3× interval)', tone: 'red' },
+  { id: 'pending_hosts', label: 'Pending (no report yet)', to: '/hosts?status=pending' },
+  { id: 'connected_agents', label: 'Agents connected' },
+  { id: 'total_outdated_packages', label: 'Outdated packages', to: '/packages?needs_update=true', tone: 'amber' },
+  { id: 'security_updates', label: 'Packages with security updates', to: '/packages?security=true', tone: 'red' },
+  { id: 'recent_updates_24h', label: 'Reports in the last 24 h' },
+];
+
+const TONES = { red: 'text-red-600 dark:text-red-400', amber: 'text-amber-600 dark:text-amber-400', green: 'text-emerald-600 dark:text-emerald-400' };
+
+const SERIES: Series[] = [
+  { key: 'total_hosts', label: 'Hosts', color: '#3b82f6' },
+  { key: 'hosts_needing_updates', label: 'Needing updates', color: '#f59e0b' },
+  { key: 'security_updates', label: 'Security updates', color: '#ef4444' },
+  { key: 'up_to_date_hosts', label: 'Up to date', color: '#10b981' },
+];
+
+export default function DashboardPage() {
+  const stats = useQuery({ queryKey: ['dashboard-stats'], queryFn: ({ signal }) => getDashboardStats(signal), refetchInterval: 60_000 });
+  const [days, setDays] = useState(30);
+  const trends = useQuery({ queryKey: ['dashboard-trends', days], queryFn: ({ signal }) => getTrends(days, signal) });
+
+  return (
+    <div className="space-y-6">
+      <PageHeader title="Dashboard" subtitle={stats.data ? `Updated ${formatDate(stats.data.last_updated)} · agents report every ${stats.data.update_interval} min` : undefined} />
+      {stats.isPending ? <Loading /> : null}
+      {stats.isError ? <ErrorPanel title="Could not load the statistics" message={errorMessage(stats.error)} onRetry={() => void stats.refetch()} /> : null}
+      {stats.data ? (
+        <>
+          <ul className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-4" aria-label="Statistics">
+            {CARDS.map((c) => {
+              const value = stats.data[c.id];
+              const body = (
+                <>
+                  <span className="block text-xs font-medium uppercase tracking-wide text-slate-500">{c.label}</span>
+                  <span className={`mt-1 block text-2xl font-semibold tabular-nums ${c.tone && typeof value === 'number' && value > 0 ? TONES[c.tone] : ''}`}>
+                    {typeof value === 'number' ? value.toLocaleString() : '—'}
+                  </span>
+                </>
+              );
+              const cls = 'block rounded-lg border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900';
+              return (
+                <li key={c.id} data-card={c.id}>
+                  {c.to ? (
+                    <Link to={c.to} className={`${cls} hover:border-blue-400`}>
+                      {body}
+                    </Link>
+                  ) : (
+                    <div className={cls}>{body}</div>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+          <div className="grid gap-6 lg:grid-cols-3">
+            <Card
+              title="Trend"
+              className="lg:col-span-2"
+              actions={
+                <select aria-label="Period" className={selectClass} value={days} onChange={(e) => setDays(Number(e.target.value))}>
+                  <option value={7}>7 days</option>
+                  <option value={30}>30 days</option>
+                  <option value={90}>90 days</option>
+                </select>
+              }
+            >
+              {trends.isPending ? <Loading /> : null}
+              {trends.isError ? <ErrorPanel title="Could not load the trend" message={errorMessage(trends.error)} /> : null}
+              {trends.data ? <TrendChart points={trends.data} series={SERIES} /> : null}
+            </Card>
+            <Card title="Operating systems">
+              <OsDistribution stats={stats.data} />
+            </Card>
+          </div>
+          <Card title="Agent versions">
+            <ul className="flex flex-wrap gap-3 text-sm">
+              {stats.data.agent_versions.length === 0 ? <li className="text-slate-500">No agents yet.</li> : null}
+              {stats.data.agent_versions.map((a) => (
+                <li key={a.version ?? 'unknown'} className="rounded border border-slate-200 px-2 py-1 dark:border-slate-700">
+                  {a.version ?? 'unknown'}: <span className="font-semibold tabular-nums">{a.count}</span>
+                </li>
+              ))}
+            </ul>
+          </Card>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+function OsDistribution({ stats }: { stats: DashboardStats }) {
+  const rows = stats.os_distribution;
+  if (rows.length === 0) return <p className="text-sm text-slate-500">No host has reported its OS yet.</p>;
+  const max = Math.max(...rows.map((r) => r.count));
+  return (
+    <ul className="space-y-2 text-sm" aria-label="OS distribution">
+      {rows.slice(0, 12).map((r) => (
+        <li key={r.name}>
+          <div className="flex justify-between gap-2">
+            {r.os_type ? (
+              <Link to={`/hosts?os=${encodeURIComponent(r.os_type)}`} className="truncate hover:underline">
+                {r.name}
+              </Link>
+            ) : (
+              <span>{r.name}</span>
+            )}
+            <span className="tabular-nums">{r.count.toLocaleString()}</span>
+          </div>
+          <div className="mt-1 h-1.5 rounded bg-slate-100 dark:bg-slate-800">
+            <div className="h-1.5 rounded bg-blue-500" style={{ width: `${(r.count / max) * 100}%` }} />
+          </div>
+        </li>
+      ))}
+      {rows.length > 12 ? <li className="text-xs text-slate-500">and {rows.length - 12} more</li> : null}
+    </ul>
+  );
+}
