@@ -6,7 +6,7 @@
 #      real OpenID Connect provider from npm);
 #   3. the browser end-to-end tests (real server binary, Debian chromium).
 #
-# Whatever is missing is installed first: PostgreSQL and Chromium with apt
+# Whatever is missing is installed first: PostgreSQL, Redis and Chromium with apt
 # (sudo when not root), npm packages with `npm ci`. PostgreSQL: uses
 # $TEST_DATABASE_URL when set; otherwise a local server on 127.0.0.1:5432 with
 # a `patchmon` role allowed to create databases. Each test gets its own
@@ -48,6 +48,24 @@ END $$;
 SQL
 }
 
+# --- Redis (queue storage and cross-replica delivery tests; issue 6) ---
+ensure_redis() {
+    command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+    if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+        log "starting Redis"
+        redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no >/dev/null
+        for _ in $(seq 1 30); do
+            redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+            sleep 0.2
+        done
+        redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
+    fi
+}
+if [ -z "${TEST_REDIS_URL:-}" ]; then
+    ensure_redis
+    export TEST_REDIS_URL="redis://127.0.0.1:6379"
+fi
+# --- end Redis ---
 # ansible-core (PyPI) for the dynamic-inventory test, in a virtualenv under
 # ~/.cache so the system Python stays untouched.
 ensure_ansible() {

@@ -101,6 +101,8 @@ pub struct Config {
     pub token_rate_limit_max: u32,
     /// Sessions, passwords, lockout, auth rate limits (`crate::auth::config`).
     pub auth: crate::auth::config::AuthConfig,
+    /// Job queue, scheduler, retention (`crate::queue::config`).
+    pub queue: crate::queue::config::QueueConfig,
 }
 
 /// A configuration error naming the variable.
@@ -273,6 +275,7 @@ impl Config {
             agent_binaries_dir,
             token_rate_limit_max: parse_num("ENROLLMENT_RATE_LIMIT_MAX", 300, 1, 1_000_000)? as u32,
             auth: crate::auth::config::AuthConfig::from_map(vars)?,
+            queue: crate::queue::config::QueueConfig::from_map(vars)?,
         })
     }
 
@@ -281,7 +284,10 @@ impl Config {
     pub fn suspicious_vars(vars: &HashMap<String, String>) -> Vec<(String, &'static str)> {
         let mut out = Vec::new();
         for k in vars.keys() {
-            let mut known_vars = KNOWN.iter().chain(crate::auth::config::KNOWN);
+            let mut known_vars = KNOWN
+                .iter()
+                .chain(crate::auth::config::KNOWN)
+                .chain(crate::queue::config::KNOWN);
             if known_vars.clone().any(|v| *v == k.as_str()) {
                 continue;
             }

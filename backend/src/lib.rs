@@ -4,6 +4,7 @@
 //! `main.rs` only parses the command line, loads configuration and binds.
 
 pub mod agents;
+pub mod alerts;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -15,8 +16,10 @@ pub mod fleet;
 pub mod health;
 pub mod hosts;
 pub mod install;
+pub mod notify;
 pub mod openapi;
 pub mod public_api;
+pub mod queue;
 pub mod rbac;
 pub mod reports;
 pub mod settings;
@@ -82,7 +85,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let hub_state = state.clone();
-    axum::serve(
+    let workers = queue::start(&state).await.map_err(std::io::Error::other)?;
+    let res = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
@@ -90,5 +94,7 @@ pub async fn serve(
         shutdown.await;
         hub_state.hub().close_all(CloseReason::ServerRestart);
     })
-    .await
+    .await;
+    workers.stop();
+    res
 }

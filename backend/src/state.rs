@@ -22,6 +22,7 @@ pub struct Inner {
     pub limiters: crate::auth::ratelimit::Limiters,
     pub oidc: crate::auth::oidc::OidcState,
     pub install: crate::install::InstallState,
+    pub queue: crate::queue::Queue,
 }
 
 impl AppState {
@@ -35,6 +36,7 @@ impl AppState {
             limiters: Default::default(),
             oidc: Default::default(),
             install: Default::default(),
+            queue: Default::default(),
         }))
     }
 
@@ -65,6 +67,11 @@ impl AppState {
     /// In-memory rate limiters of the auth endpoints.
     pub fn limiters(&self) -> &crate::auth::ratelimit::Limiters {
         &self.0.limiters
+    }
+
+    /// The job queue runtime of this replica.
+    pub fn queue(&self) -> &crate::queue::Queue {
+        &self.0.queue
     }
 
     /// Cached OpenID Connect discovery.

@@ -198,6 +198,21 @@ impl TestServer {
         }
     }
 
+    /// Starts a second server process-in-process on the same database (a
+    /// replica), with its own configuration adjustments and clock.
+    pub async fn start_replica(
+        &self,
+        adjust: impl FnOnce(&mut Config),
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let mut config = self.state.config().clone();
+        adjust(&mut config);
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        Self::launch(config, listener, clock, self.database_url.clone(), None).await
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

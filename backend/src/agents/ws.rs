@@ -59,6 +59,12 @@ async fn run(state: AppState, host: AgentIdentity, secure: bool, socket: WebSock
     let api_id = host.api_id.clone();
     let (conn_id, mut outbound) = state.hub().register(&api_id, host.id, secure, state.now());
     tracing::info!(%api_id, host_id = %host.id, secure, "agent connected");
+    tokio::spawn(crate::queue::on_agent_connected(
+        state.clone(),
+        host.id,
+        api_id.clone(),
+        conn_id,
+    ));
 
     let (mut sink, mut stream) = socket.split();
     let ping_every = Duration::from_secs(WS_PING_INTERVAL_SECS);
@@ -124,6 +130,14 @@ async fn run(state: AppState, host: AgentIdentity, secure: bool, socket: WebSock
     let _ = sink.close().await;
     let owned = state.hub().unregister(&api_id, conn_id, state.now());
     tracing::info!(%api_id, reason = end, replaced = !owned, "agent disconnected");
+    if owned {
+        tokio::spawn(crate::queue::on_agent_disconnected(
+            state.clone(),
+            host.id,
+            api_id.clone(),
+            conn_id,
+        ));
+    }
 }
 
 async fn still_valid(state: &AppState, host: &AgentIdentity) -> bool {

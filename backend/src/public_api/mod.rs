@@ -636,7 +636,8 @@ struct JobRow {
     created_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
     error_message: Option<String>,
-    output: Option<String>,
+    /// JSONB on PostgreSQL, TEXT on SQLite: decoded as JSON on both.
+    output: Option<sqlx::types::Json<Value>>,
 }
 
 #[utoipa::path(
@@ -680,9 +681,7 @@ async fn host_agent_queue(
     let jobs: Vec<Value> = rows
         .into_iter()
         .map(|j| {
-            let output = j
-                .output
-                .map(|o| serde_json::from_str::<Value>(&o).unwrap_or(Value::String(o)));
+            let output = j.output.map(|o| o.0);
             json!({
                 "id": j.id,
                 "job_id": j.job_id,

@@ -319,6 +319,9 @@ pub fn user_api(state: &AppState) -> ApiRouter {
     let api = crate::users::routes(api);
     let api = crate::auth::audit::routes(api);
     let api = crate::agents::user_routes(api);
+    let api = crate::queue::api::routes(api);
+    let api = crate::alerts::routes(api);
+    let api = crate::notify::routes(api);
     let api = crate::tokens::handlers::routes(api);
     let api = crate::fleet::routes(api);
     handlers::routes(api)

@@ -3,6 +3,7 @@
 //! Integration tests: the real server on an ephemeral port, over real HTTP and
 //! WebSockets, against SQLite (default) or PostgreSQL (`TEST_DATABASE_URL`).
 
+mod alerts;
 mod auth;
 mod bad_input;
 mod cli;
@@ -10,8 +11,10 @@ mod enroll;
 mod fleet;
 mod install;
 mod integration_api;
+mod notify;
 mod oidc;
 mod openapi;
+mod queue;
 mod rbac;
 mod reports;
 mod tfa;
