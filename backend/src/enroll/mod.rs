@@ -496,18 +496,6 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The base URL generated scripts point at: the `server_url` setting, else
-/// the configured `SERVER_PROTOCOL://SERVER_HOST[:SERVER_PORT]`.
-pub async fn script_base_url(state: &AppState) -> Result<String, AppError> {
-    let stored: Option<Option<String>> = with_db!(state.db(), p => sqlx::query_scalar(
-        "SELECT server_url FROM settings WHERE id = 1").fetch_optional(p).await)?;
-    Ok(stored
-        .flatten()
-        .map(|s| s.trim().trim_end_matches('/').to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| state.config().public_url()))
-}
-
 #[utoipa::path(
     get,
     path = "/api/v1/auto-enrollment/script",
@@ -552,7 +540,8 @@ async fn script(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let url = match script_base_url(&state).await {
+    // The same address the agent installer uses, so enrollment and install agree.
+    let url = match crate::install::server_url(&state, &headers).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
