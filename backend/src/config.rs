@@ -97,6 +97,10 @@ pub struct Config {
     pub server_port: u16,
     /// Directory holding agent binaries for download.
     pub agent_binaries_dir: PathBuf,
+    /// Serve the web app from this directory instead of the copy embedded
+    /// at build time (`UI_DIR`; development, or a UI rebuilt without
+    /// recompiling the server).
+    pub ui_dir: Option<PathBuf>,
     /// Enrollment / enrollment-script requests per client IP per minute.
     pub token_rate_limit_max: u32,
     /// Sessions, passwords, lockout, auth rate limits (`crate::auth::config`).
@@ -273,6 +277,7 @@ impl Config {
             server_host,
             server_port,
             agent_binaries_dir,
+            ui_dir: get("UI_DIR").map(PathBuf::from),
             token_rate_limit_max: parse_num("ENROLLMENT_RATE_LIMIT_MAX", 300, 1, 1_000_000)? as u32,
             auth: crate::auth::config::AuthConfig::from_map(vars)?,
             queue: crate::queue::config::QueueConfig::from_map(vars)?,

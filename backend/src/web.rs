@@ -21,7 +21,49 @@ pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -
     if !browser_route {
         return AppError::NotFound("Not found".into()).into_response();
     }
+    if let Some(dir) = state.config().ui_dir.as_deref() {
+        return serve_dir(dir, path).await;
+    }
     serve_ui(&state, path)
+}
+
+/// `UI_DIR`: the same answers as the embedded copy, read from disk on each
+/// request. Paths with `..`, backslashes or NULs never leave the directory.
+async fn serve_dir(dir: &std::path::Path, path: &str) -> Response {
+    let file = path.trim_start_matches('/');
+    let safe =
+        !file.contains(['\\', '\0']) && file.split('/').all(|part| part != ".." && part != ".");
+    if !safe {
+        return AppError::NotFound("Not found".into()).into_response();
+    }
+    if !file.is_empty()
+        && let Ok(data) = tokio::fs::read(dir.join(file)).await
+    {
+        return file_response(data, mime_of(file), file.starts_with("assets/"));
+    }
+    let last = file.rsplit('/').next().unwrap_or("");
+    if last.contains('.') {
+        return AppError::NotFound("Not found".into()).into_response();
+    }
+    match tokio::fs::read(dir.join("index.html")).await {
+        Ok(index) => file_response(index, "text/html; charset=utf-8", false),
+        Err(_) => AppError::NotFound("Not found".into()).into_response(),
+    }
+}
+
+fn mime_of(file: &str) -> &'static str {
+    match file.rsplit('.').next().unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
 }
 
 #[cfg(ui_embedded)]
@@ -52,7 +94,6 @@ fn serve_ui(_state: &AppState, path: &str) -> Response {
     }
 }
 
-#[cfg(ui_embedded)]
 fn file_response(body: Vec<u8>, mime: &str, immutable: bool) -> Response {
     let cache = if immutable {
         "public, max-age=31536000, immutable"

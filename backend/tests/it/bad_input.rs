@@ -304,3 +304,56 @@ async fn browser_routes_get_the_web_app() {
         assert_eq!(get("/hosts").await.unwrap().status(), 404);
     }
 }
+
+/// `UI_DIR` serves a web app from disk with the embedded copy's rules, and
+/// no request path leaves that directory.
+#[tokio::test]
+async fn ui_dir_serves_the_app_from_disk_and_stays_inside() {
+    let root = tempfile::tempdir().unwrap();
+    let ui = root.path().join("dist");
+    std::fs::create_dir_all(ui.join("assets")).unwrap();
+    std::fs::write(ui.join("index.html"), "<html>from disk</html>").unwrap();
+    std::fs::write(ui.join("assets/app-1234.js"), "console.log(1)").unwrap();
+    std::fs::write(root.path().join("secret.txt"), "outside").unwrap();
+    let dir = ui.clone();
+    let server = TestServer::start_with(move |c| c.ui_dir = Some(dir)).await;
+    let get = |path: &str| client().get(format!("{}{path}", server.url())).send();
+
+    let r = get("/hosts/abc").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    assert_eq!(r.text().await.unwrap(), "<html>from disk</html>");
+    let r = get("/assets/app-1234.js").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(get("/assets/gone.js").await.unwrap().status(), 404);
+    // reqwest would normalise `..`, so send the raw request line.
+    for raw in [
+        "/../secret.txt",
+        "/assets/../../secret.txt",
+        "/%2e%2e/secret.txt",
+    ] {
+        let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        s.write_all(
+            format!("GET {raw} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        assert!(!out.contains("outside"), "{raw} escaped UI_DIR: {out}");
+        assert!(out.starts_with("HTTP/1.1 404"), "{raw}: {out}");
+    }
+    // API paths are never the web app.
+    assert_eq!(get("/api/v1/nothing").await.unwrap().status(), 404);
+}
