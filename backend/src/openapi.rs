@@ -21,6 +21,24 @@ use utoipa::OpenApi;
 use crate::rbac::{Access, route_table};
 use crate::state::AppState;
 
+/// A plain acknowledgement: `{"message": "…"}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Message {
+    pub message: String,
+}
+
+impl Message {
+    pub fn new(m: impl Into<String>) -> axum::Json<Self> {
+        axum::Json(Self { message: m.into() })
+    }
+}
+
+/// How many rows a bulk change touched: `{"updated": n}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Updated {
+    pub updated: u64,
+}
+
 /// Every error answer: `{"error": "<human text>", "code": "<stable code>"}`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {

@@ -84,7 +84,8 @@ pub struct Hub {
 }
 
 /// Connection state of one agent, as `/ws/status` reports it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = WsStatus)]
 pub struct ConnectionState {
     pub connected: bool,
     pub secure: bool,

@@ -55,7 +55,7 @@ pub fn user_routes(api: ApiRouter) -> ApiRouter {
     tag = "Agent API",
     params(("api_id" = String, Path, description = "api id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = hub::ConnectionState),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]

@@ -17,7 +17,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -62,6 +62,88 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
         )
 }
 
+/// A signed-in session's tokens (also set as cookies).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginSuccess {
+    pub message: String,
+    /// Access token for `Authorization: Bearer`.
+    pub token: String,
+    pub refresh_token: String,
+    /// Seconds until `token` expires.
+    pub expires_in: i64,
+    /// Send back as `X-CSRF-Token` on state-changing requests made with the cookie.
+    pub csrf_token: String,
+    pub user: SessionUser,
+}
+
+/// A correct password on an account with two-factor sign-in: no session
+/// yet; finish at `POST /api/v1/auth/verify-tfa` with the ticket.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginNeedsTfa {
+    pub message: String,
+    #[serde(rename = "requiresTfa")]
+    #[schema(rename = "requiresTfa")]
+    pub requires_tfa: bool,
+    pub tfa_ticket: String,
+    pub username: String,
+    /// Seconds the ticket stays valid.
+    pub expires_in: i64,
+}
+
+/// `POST /auth/login` answers one of these.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum LoginAnswer {
+    Session(LoginSuccess),
+    NeedsTfa(LoginNeedsTfa),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AdminUsersCheck {
+    #[serde(rename = "hasAdminUsers")]
+    #[schema(rename = "hasAdminUsers")]
+    pub has_admin_users: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Heartbeat {
+    pub message: String,
+    pub inactivity_timeout_minutes: i64,
+}
+
+/// The signed-in user with preferences and the role's permissions.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Profile {
+    #[serde(flatten)]
+    pub user: users::User,
+    #[schema(value_type = Object)]
+    pub preferences: Value,
+    pub permissions: crate::rbac::RolePermissions,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProfileAnswer {
+    pub user: Profile,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserChanged {
+    pub message: String,
+    pub user: users::User,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<session::SessionInfo>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Revoked {
+    pub message: String,
+    pub revoked: u64,
+}
+
 /// The login/refresh answer: PatchMon's `{token, refresh_token, expires_in, user}`
 /// plus our `csrf_token`, with the session cookies set.
 pub(crate) fn token_response(
@@ -70,19 +152,19 @@ pub(crate) fn token_response(
     t: &IssuedTokens,
     user: &SessionUser,
 ) -> Response {
-    let body = json!({
-        "message": message,
-        "token": t.token,
-        "refresh_token": t.refresh_token,
+    let body = LoginSuccess {
+        message: message.to_owned(),
+        token: t.token.clone(),
+        refresh_token: t.refresh_token.clone(),
         // Rounded, so a token issued this instant reads as the full JWT_EXPIRES_IN.
-        "expires_in": ((t.access_expires_at - state.now()).num_milliseconds().max(0) + 500) / 1000,
-        "csrf_token": t.csrf_token,
-        "user": {
-            "id": user.id, "username": user.username, "email": user.email, "role": user.role,
-            "first_name": user.first_name, "last_name": user.last_name,
-            "is_active": user.is_active, "tfa_enabled": user.tfa_enabled,
-        },
-    });
+        expires_in: ((t.access_expires_at - state.now())
+            .num_milliseconds()
+            .max(0)
+            + 500)
+            / 1000,
+        csrf_token: t.csrf_token.clone(),
+        user: user.clone(),
+    };
     let mut headers = HeaderMap::new();
     for c in session::set_cookies(state, t) {
         headers.append(SET_COOKIE, c);
@@ -112,13 +194,15 @@ struct SetupAdminBody {
     path = "/api/v1/auth/check-admin-users",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = AdminUsersCheck),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn check_admin_users(State(state): State<AppState>) -> AppResult<Json<Value>> {
+async fn check_admin_users(State(state): State<AppState>) -> AppResult<Json<AdminUsersCheck>> {
     let n = users::count(&state).await?;
-    Ok(Json(json!({ "hasAdminUsers": n > 0 })))
+    Ok(Json(AdminUsersCheck {
+        has_admin_users: n > 0,
+    }))
 }
 
 #[utoipa::path(
@@ -126,7 +210,7 @@ async fn check_admin_users(State(state): State<AppState>) -> AppResult<Json<Valu
     path = "/api/v1/auth/setup-admin",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = LoginSuccess),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -265,7 +349,7 @@ pub(crate) fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError
     path = "/api/v1/auth/login",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = LoginAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -416,7 +500,7 @@ struct RefreshBody {
     path = "/api/v1/auth/refresh",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = LoginSuccess),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -439,7 +523,7 @@ async fn refresh(
     path = "/api/v1/auth/logout",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -473,16 +557,16 @@ async fn logout(
     path = "/api/v1/auth/heartbeat",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Heartbeat),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn heartbeat(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
+async fn heartbeat(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Heartbeat>> {
     session::touch(&state, me.session.session_id, state.now()).await?;
-    Ok(Json(json!({
-        "message": "Session active",
-        "inactivity_timeout_minutes": state.config().auth.inactivity_timeout.num_minutes(),
-    })))
+    Ok(Json(Heartbeat {
+        message: "Session active".into(),
+        inactivity_timeout_minutes: state.config().auth.inactivity_timeout.num_minutes(),
+    }))
 }
 
 #[utoipa::path(
@@ -490,20 +574,23 @@ async fn heartbeat(State(state): State<AppState>, me: CurrentUser) -> AppResult<
     path = "/api/v1/auth/profile",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = ProfileAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn profile(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
+async fn profile(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<ProfileAnswer>> {
     let user = users::get(&state, me.id())
         .await?
         .ok_or(AppError::Unauthorized("Authentication required"))?;
     let prefs: Option<sqlx::types::Json<Value>> = with_db!(state.db(), p =>
         sqlx::query_scalar("SELECT preferences FROM users WHERE id = $1").bind(me.id()).fetch_one(p).await)?;
-    let mut v = serde_json::to_value(&user).map_err(AppError::internal)?;
-    v["preferences"] = prefs.map_or_else(|| json!({}), |j| j.0);
-    v["permissions"] = serde_json::to_value(&me.permissions).map_err(AppError::internal)?;
-    Ok(Json(json!({ "user": v })))
+    Ok(Json(ProfileAnswer {
+        user: Profile {
+            user,
+            preferences: prefs.map_or_else(|| json!({}), |j| j.0),
+            permissions: me.permissions.clone(),
+        },
+    }))
 }
 
 #[derive(Deserialize)]
@@ -526,7 +613,7 @@ struct ProfileBody {
     path = "/api/v1/auth/profile",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = UserChanged),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -534,7 +621,7 @@ async fn update_profile(
     State(state): State<AppState>,
     me: CurrentUser,
     AppJson(b): AppJson<ProfileBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<UserChanged>> {
     let current = users::get(&state, me.id())
         .await?
         .ok_or(AppError::Unauthorized("Authentication required"))?;
@@ -587,10 +674,13 @@ async fn update_profile(
         AppError::Conflict(_) => AppError::Conflict("Email already in use".into()),
         other => other,
     })?;
-    let user = users::get(&state, me.id()).await?;
-    Ok(Json(
-        json!({ "message": "Profile updated successfully", "user": user }),
-    ))
+    let user = users::get(&state, me.id())
+        .await?
+        .ok_or(AppError::Unauthorized("Authentication required"))?;
+    Ok(Json(UserChanged {
+        message: "Profile updated successfully".into(),
+        user,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -606,7 +696,7 @@ struct ChangePasswordBody {
     path = "/api/v1/auth/change-password",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -680,13 +770,16 @@ async fn change_password(
     path = "/api/v1/auth/sessions",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = SessionList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn list_sessions(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
+async fn list_sessions(
+    State(state): State<AppState>,
+    me: CurrentUser,
+) -> AppResult<Json<SessionList>> {
     let sessions = session::list(&state, me.id(), me.session.session_id).await?;
-    Ok(Json(json!({ "sessions": sessions })))
+    Ok(Json(SessionList { sessions }))
 }
 
 #[utoipa::path(
@@ -695,7 +788,7 @@ async fn list_sessions(State(state): State<AppState>, me: CurrentUser) -> AppRes
     tag = "Sign-in and sessions",
     params(("session_id" = String, Path, description = "session id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -704,7 +797,7 @@ async fn revoke_session(
     me: CurrentUser,
     client: ClientInfo,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     if !session::revoke(&state, me.id(), id).await? {
         return Err(AppError::NotFound("Session not found".into()));
     }
@@ -721,7 +814,7 @@ async fn revoke_session(
         },
     )
     .await;
-    Ok(Json(json!({ "message": "Session revoked" })))
+    Ok(crate::openapi::Message::new("Session revoked"))
 }
 
 #[utoipa::path(
@@ -729,18 +822,19 @@ async fn revoke_session(
     path = "/api/v1/auth/sessions",
     tag = "Sign-in and sessions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Revoked),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
 async fn revoke_other_sessions(
     State(state): State<AppState>,
     me: CurrentUser,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Revoked>> {
     let n = session::revoke_all(&state, me.id(), Some(me.session.session_id)).await?;
-    Ok(Json(
-        json!({ "message": "Other sessions revoked", "revoked": n }),
-    ))
+    Ok(Json(Revoked {
+        message: "Other sessions revoked".into(),
+        revoked: n,
+    }))
 }
 
 /// Rows deleted by [`prune_expired`], per table.

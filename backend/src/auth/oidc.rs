@@ -21,7 +21,7 @@ use openidconnect::{
     RedirectUrl, Scope, TokenResponse, UserInfoClaims,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
@@ -158,19 +158,37 @@ async fn client(
     path = "/api/v1/auth/oidc/config",
     tag = "Single sign-on",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = OidcPublicConfig),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn config(State(state): State<AppState>) -> Json<Value> {
+async fn config(State(state): State<AppState>) -> Json<OidcPublicConfig> {
     match state.config().auth.oidc.as_ref() {
-        None => Json(json!({ "enabled": false })),
-        Some(c) => Json(json!({
-            "enabled": true,
-            "buttonText": c.button_text,
-            "disableLocalAuth": local_login_disabled(&state).await,
-        })),
+        None => Json(OidcPublicConfig {
+            enabled: false,
+            button_text: None,
+            disable_local_auth: None,
+        }),
+        Some(c) => Json(OidcPublicConfig {
+            enabled: true,
+            button_text: Some(c.button_text.clone()),
+            disable_local_auth: Some(local_login_disabled(&state).await),
+        }),
     }
+}
+
+/// Whether the sign-in page offers single sign-on; the other fields are
+/// present only when it does.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = OidcConfig)]
+pub struct OidcPublicConfig {
+    pub enabled: bool,
+    #[serde(rename = "buttonText", skip_serializing_if = "Option::is_none")]
+    #[schema(rename = "buttonText", nullable = false)]
+    pub button_text: Option<String>,
+    #[serde(rename = "disableLocalAuth", skip_serializing_if = "Option::is_none")]
+    #[schema(rename = "disableLocalAuth", nullable = false)]
+    pub disable_local_auth: Option<bool>,
 }
 
 /// Starts a login: stores state, PKCE verifier and nonce, redirects to the provider.

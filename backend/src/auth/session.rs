@@ -30,7 +30,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 const TOUCH_EVERY_SECS: i64 = 30;
 
 /// The user row fields a session carries.
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = SignedInUser)]
 pub struct SessionUser {
     pub id: Uuid,
     pub username: String,
@@ -377,7 +378,8 @@ pub async fn revoke_all(state: &AppState, user_id: Uuid, keep: Option<Uuid>) -> 
 }
 
 /// A user's session as listed to them.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = Session)]
 pub struct SessionInfo {
     pub id: Uuid,
     pub ip_address: Option<String>,

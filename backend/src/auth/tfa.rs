@@ -186,13 +186,13 @@ pub async fn challenge(
         },
     )
     .await;
-    Ok(Json(json!({
-        "message": "TFA verification required",
-        "requiresTfa": true,
-        "tfa_ticket": ticket,
-        "username": su.username,
-        "expires_in": TICKET_MINUTES * 60,
-    }))
+    Ok(Json(super::LoginNeedsTfa {
+        message: "TFA verification required".into(),
+        requires_tfa: true,
+        tfa_ticket: ticket,
+        username: su.username.clone(),
+        expires_in: TICKET_MINUTES * 60,
+    })
     .into_response())
 }
 
@@ -211,7 +211,7 @@ struct VerifyTfaBody {
     path = "/api/v1/auth/verify-tfa",
     tag = "Two-factor authentication",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = super::LoginSuccess),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -407,7 +407,42 @@ pub async fn device_is_trusted(
     }
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, utoipa::ToSchema)]
+struct DeviceList {
+    devices: Vec<Device>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct TfaStatus {
+    enabled: bool,
+    #[serde(rename = "backupCodesRemaining")]
+    #[schema(rename = "backupCodesRemaining")]
+    backup_codes_remaining: i64,
+}
+
+/// A new TOTP secret, pending confirmation with a code.
+#[derive(Serialize, utoipa::ToSchema)]
+struct TfaSetup {
+    secret: String,
+    /// `otpauth://` URI for the QR code.
+    otpauth_url: String,
+    issuer: String,
+}
+
+/// Backup codes, shown once.
+#[derive(Serialize, utoipa::ToSchema)]
+struct BackupCodes {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    message: Option<String>,
+    #[serde(rename = "backupCodes")]
+    #[schema(rename = "backupCodes")]
+    backup_codes: Vec<String>,
+}
+
+/// A device that may skip the second factor until `expires_at`.
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = TrustedDevice)]
 struct Device {
     id: Uuid,
     user_agent: Option<String>,
@@ -433,12 +468,17 @@ async fn devices(state: &AppState, user_id: Uuid) -> AppResult<Vec<Device>> {
     path = "/api/v1/auth/trusted-devices",
     tag = "Two-factor authentication",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = DeviceList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn list_devices(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
-    Ok(Json(json!({ "devices": devices(&state, me.id()).await? })))
+async fn list_devices(
+    State(state): State<AppState>,
+    me: CurrentUser,
+) -> AppResult<Json<DeviceList>> {
+    Ok(Json(DeviceList {
+        devices: devices(&state, me.id()).await?,
+    }))
 }
 
 #[utoipa::path(
@@ -447,7 +487,7 @@ async fn list_devices(State(state): State<AppState>, me: CurrentUser) -> AppResu
     tag = "Two-factor authentication",
     params(("device_id" = String, Path, description = "device id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -455,13 +495,13 @@ async fn revoke_device(
     State(state): State<AppState>,
     me: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     let n = with_db!(state.db(), p => sqlx::query("DELETE FROM user_trusted_devices WHERE id = $1 AND user_id = $2")
         .bind(id).bind(me.id()).execute(p).await.map(|r| r.rows_affected()))?;
     if n == 0 {
         return Err(AppError::NotFound("Trusted device not found".into()));
     }
-    Ok(Json(json!({ "message": "Trusted device removed" })))
+    Ok(crate::openapi::Message::new("Trusted device removed"))
 }
 
 #[utoipa::path(
@@ -469,19 +509,20 @@ async fn revoke_device(
     path = "/api/v1/auth/trusted-devices",
     tag = "Two-factor authentication",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = super::Revoked),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
 async fn revoke_all_devices(
     State(state): State<AppState>,
     me: CurrentUser,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<super::Revoked>> {
     let n = with_db!(state.db(), p => sqlx::query("DELETE FROM user_trusted_devices WHERE user_id = $1")
         .bind(me.id()).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(Json(
-        json!({ "message": "Trusted devices removed", "removed": n }),
-    ))
+    Ok(Json(super::Revoked {
+        message: "Trusted devices removed".into(),
+        revoked: n,
+    }))
 }
 
 // ---------------------------------------------------------------- enrolment
@@ -491,19 +532,20 @@ async fn revoke_all_devices(
     path = "/api/v1/tfa/status",
     tag = "Two-factor authentication",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = TfaStatus),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn status(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<Value>> {
+async fn status(State(state): State<AppState>, me: CurrentUser) -> AppResult<Json<TfaStatus>> {
     let t = tfa_state(&state, me.id()).await?;
     const SQL: &str =
         "SELECT COUNT(*) FROM user_tfa_backup_codes WHERE user_id = $1 AND used_at IS NULL";
     let remaining: i64 =
         with_db!(state.db(), p => sqlx::query_scalar(SQL).bind(me.id()).fetch_one(p).await)?;
-    Ok(Json(
-        json!({ "enabled": t.tfa_enabled, "backupCodesRemaining": remaining }),
-    ))
+    Ok(Json(TfaStatus {
+        enabled: t.tfa_enabled,
+        backup_codes_remaining: remaining,
+    }))
 }
 
 /// Starts enrolment: a new secret, pending until a code from it is verified.
@@ -512,7 +554,7 @@ async fn status(State(state): State<AppState>, me: CurrentUser) -> AppResult<Jso
     path = "/api/v1/tfa/setup",
     tag = "Two-factor authentication",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = TfaSetup),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -520,7 +562,7 @@ async fn setup(
     State(state): State<AppState>,
     me: CurrentUser,
     client: ClientInfo,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<TfaSetup>> {
     let t = tfa_state(&state, me.id()).await?;
     if t.tfa_enabled {
         return Err(AppError::BadRequest(
@@ -545,9 +587,11 @@ async fn setup(
         },
     )
     .await;
-    Ok(Json(
-        json!({ "secret": secret, "otpauth_url": url, "issuer": ISSUER }),
-    ))
+    Ok(Json(TfaSetup {
+        secret,
+        otpauth_url: url,
+        issuer: ISSUER.into(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -561,7 +605,7 @@ struct CodeBody {
     path = "/api/v1/tfa/verify-setup",
     tag = "Two-factor authentication",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = BackupCodes),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -570,7 +614,7 @@ async fn verify_setup(
     me: CurrentUser,
     client: ClientInfo,
     AppJson(b): AppJson<CodeBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<BackupCodes>> {
     let t = tfa_state(&state, me.id()).await?;
     if t.tfa_enabled {
         return Err(AppError::BadRequest(
@@ -601,9 +645,10 @@ async fn verify_setup(
         },
     )
     .await;
-    Ok(Json(
-        json!({ "message": "Two-factor authentication enabled", "backupCodes": codes }),
-    ))
+    Ok(Json(BackupCodes {
+        message: Some("Two-factor authentication enabled".into()),
+        backup_codes: codes,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -628,7 +673,7 @@ async fn confirm_password(t: &TfaState, pw: &str) -> AppResult<()> {
     path = "/api/v1/tfa/disable",
     tag = "Two-factor authentication",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -637,7 +682,7 @@ async fn disable(
     me: CurrentUser,
     client: ClientInfo,
     AppJson(b): AppJson<PasswordBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     let t = tfa_state(&state, me.id()).await?;
     confirm_password(&t, &b.password).await?;
     if !t.tfa_enabled {
@@ -669,9 +714,9 @@ async fn disable(
         },
     )
     .await;
-    Ok(Json(
-        json!({ "message": "Two-factor authentication disabled" }),
-    ))
+    Ok(Json(crate::openapi::Message {
+        message: "Two-factor authentication disabled".into(),
+    }))
 }
 
 #[utoipa::path(
@@ -679,7 +724,7 @@ async fn disable(
     path = "/api/v1/tfa/regenerate-backup-codes",
     tag = "Two-factor authentication",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = BackupCodes),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -688,7 +733,7 @@ async fn regenerate_backup_codes(
     me: CurrentUser,
     client: ClientInfo,
     AppJson(b): AppJson<PasswordBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<BackupCodes>> {
     let t = tfa_state(&state, me.id()).await?;
     confirm_password(&t, &b.password).await?;
     if !t.tfa_enabled {
@@ -709,7 +754,10 @@ async fn regenerate_backup_codes(
         },
     )
     .await;
-    Ok(Json(json!({ "backupCodes": codes })))
+    Ok(Json(BackupCodes {
+        message: None,
+        backup_codes: codes,
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Query, State};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::hosts::Cutoffs;
 use super::{Bind, Scope, fetch_all, fetch_scalar, parse_int};
@@ -33,6 +32,52 @@ struct Counters {
     offline: i64,
 }
 
+/// The dashboard's numbers for the caller's scope.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DashboardStats {
+    pub total_hosts: i64,
+    pub hosts_needing_updates: i64,
+    pub hosts_with_security_updates: i64,
+    pub up_to_date_hosts: i64,
+    /// Hosts that have not sent a package list yet.
+    pub awaiting_data_hosts: i64,
+    pub reboot_required_hosts: i64,
+    pub pending_hosts: i64,
+    pub inactive_hosts: i64,
+    pub offline_hosts: i64,
+    pub connected_agents: i64,
+    /// Distinct packages with an update on at least one host.
+    pub total_outdated_packages: i64,
+    /// Distinct packages with a security update on at least one host.
+    pub security_updates: i64,
+    pub total_repos: i64,
+    pub recent_updates_24h: i64,
+    pub os_distribution: Vec<OsCount>,
+    pub agent_versions: Vec<VersionRow>,
+    /// Minutes.
+    pub update_interval: i64,
+    pub last_updated: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OsCount {
+    pub os_type: String,
+    pub os_version: Option<String>,
+    /// `os_type` and `os_version` for display.
+    pub name: String,
+    pub count: i64,
+}
+
+/// Snapshots of the fleet-wide numbers (`system_statistics`), oldest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Trends {
+    pub days: i64,
+    /// True when the caller's role is limited to host groups: fleet-wide
+    /// snapshots are not shown, `points` is empty.
+    pub scoped: bool,
+    pub points: Vec<Point>,
+}
+
 #[derive(Debug, Serialize, sqlx::FromRow)]
 struct OsRow {
     os_type: String,
@@ -40,14 +85,15 @@ struct OsRow {
     count: i64,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct VersionRow {
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = AgentVersionCount)]
+pub struct VersionRow {
     version: Option<String>,
     count: i64,
 }
 
 /// The dashboard numbers for the caller's scope.
-pub async fn compute(state: &AppState, user: &CurrentUser) -> AppResult<Value> {
+pub async fn compute(state: &AppState, user: &CurrentUser) -> AppResult<DashboardStats> {
     let scope = Scope::of(state, user).await?;
     let c = Cutoffs::load(state).await?;
 
@@ -115,14 +161,19 @@ pub async fn compute(state: &AppState, user: &CurrentUser) -> AppResult<Value> {
     .push(scope.filter())
     .push(" GROUP BY os_type, os_version ORDER BY COUNT(*) DESC, os_type, os_version");
     let os: Vec<OsRow> = fetch_all(state.db(), &q).await?;
-    let os: Vec<Value> = os
+    let os: Vec<OsCount> = os
         .into_iter()
         .map(|r| {
             let name = match &r.os_version {
                 Some(v) if !v.is_empty() => format!("{} {v}", r.os_type),
                 _ => r.os_type.clone(),
             };
-            json!({"os_type": r.os_type, "os_version": r.os_version, "name": name, "count": r.count})
+            OsCount {
+                os_type: r.os_type,
+                os_version: r.os_version,
+                name,
+                count: r.count,
+            }
         })
         .collect();
 
@@ -144,26 +195,26 @@ pub async fn compute(state: &AppState, user: &CurrentUser) -> AppResult<Value> {
         state.hub().connected_count()
     };
 
-    Ok(json!({
-        "total_hosts": k.total,
-        "hosts_needing_updates": k.needing,
-        "hosts_with_security_updates": k.security_hosts,
-        "up_to_date_hosts": k.up_to_date,
-        "awaiting_data_hosts": k.awaiting,
-        "reboot_required_hosts": k.reboot,
-        "pending_hosts": k.pending,
-        "inactive_hosts": k.inactive,
-        "offline_hosts": k.offline,
-        "connected_agents": connected,
-        "total_outdated_packages": outdated_packages,
-        "security_updates": security_packages,
-        "total_repos": total_repos,
-        "recent_updates_24h": recent,
-        "os_distribution": os,
-        "agent_versions": versions,
-        "update_interval": c.interval,
-        "last_updated": c.now,
-    }))
+    Ok(DashboardStats {
+        total_hosts: k.total,
+        hosts_needing_updates: k.needing,
+        hosts_with_security_updates: k.security_hosts,
+        up_to_date_hosts: k.up_to_date,
+        awaiting_data_hosts: k.awaiting,
+        reboot_required_hosts: k.reboot,
+        pending_hosts: k.pending,
+        inactive_hosts: k.inactive,
+        offline_hosts: k.offline,
+        connected_agents: connected as i64,
+        total_outdated_packages: outdated_packages,
+        security_updates: security_packages,
+        total_repos,
+        recent_updates_24h: recent,
+        os_distribution: os,
+        agent_versions: versions,
+        update_interval: c.interval,
+        last_updated: c.now,
+    })
 }
 
 #[utoipa::path(
@@ -171,11 +222,14 @@ pub async fn compute(state: &AppState, user: &CurrentUser) -> AppResult<Value> {
     path = "/api/v1/dashboard/stats",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = DashboardStats),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn stats(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
+async fn stats(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> AppResult<Json<DashboardStats>> {
     Ok(Json(compute(&state, &user).await?))
 }
 
@@ -184,8 +238,9 @@ struct TrendParams {
     days: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct Point {
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = TrendPoint)]
+pub struct Point {
     timestamp: DateTime<Utc>,
     total_hosts: i64,
     hosts_needing_updates: i64,
@@ -200,7 +255,7 @@ struct Point {
     path = "/api/v1/dashboard/trends",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Trends),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -208,7 +263,7 @@ async fn trends(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(p): Query<TrendParams>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Trends>> {
     let days = match p.days.as_deref() {
         None => 30,
         Some(d) => parse_int("days", d, 1, 365)?,
@@ -216,7 +271,11 @@ async fn trends(
     let scope = Scope::of(&state, &user).await?;
     if scope.is_scoped() {
         // Snapshots are fleet-wide; a scoped role must not see fleet totals.
-        return Ok(Json(json!({"days": days, "scoped": true, "points": []})));
+        return Ok(Json(Trends {
+            days,
+            scoped: true,
+            points: vec![],
+        }));
     }
     let since = state.now() - Duration::days(days);
     const SQL: &str = "SELECT timestamp, total_hosts, hosts_needing_updates, security_updates, \
@@ -224,9 +283,11 @@ async fn trends(
         WHERE timestamp >= $1 ORDER BY timestamp";
     let points: Vec<Point> =
         with_db!(state.db(), p => sqlx::query_as(SQL).bind(since).fetch_all(p).await)?;
-    Ok(Json(
-        json!({"days": days, "scoped": false, "points": points}),
-    ))
+    Ok(Json(Trends {
+        days,
+        scoped: false,
+        points,
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::hosts::Cutoffs;
@@ -30,7 +29,8 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
 
 pub const DEFAULT_COLOR: &str = "#3B82F6";
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = HostGroup)]
 pub struct Group {
     pub id: Uuid,
     pub name: String,
@@ -39,6 +39,37 @@ pub struct Group {
     pub host_count: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostGroupList {
+    pub groups: Vec<Group>,
+}
+
+/// A group with its member hosts (those the caller may see).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostGroupDetail {
+    #[serde(flatten)]
+    pub group: Group,
+    pub hosts: Vec<GroupMember>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct GroupMember {
+    pub id: Uuid,
+    pub friendly_name: String,
+    pub hostname: Option<String>,
+    pub ip: Option<String>,
+    pub os_type: Option<String>,
+    pub os_version: Option<String>,
+    pub effective_status: crate::hosts::status::EffectiveStatus,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct GroupDeleted {
+    pub message: String,
+    /// Hosts that were members (they stay, without this group).
+    pub hosts_detached: i64,
 }
 
 fn not_found() -> AppError {
@@ -71,14 +102,14 @@ async fn query_groups(state: &AppState, scope: &Scope, one: Option<Uuid>) -> App
     path = "/api/v1/host-groups",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostGroupList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn list(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
+async fn list(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<HostGroupList>> {
     let scope = Scope::of(&state, &user).await?;
     let groups = query_groups(&state, &scope, None).await?;
-    Ok(Json(json!({ "groups": groups })))
+    Ok(Json(HostGroupList { groups }))
 }
 
 #[derive(sqlx::FromRow)]
@@ -99,7 +130,7 @@ struct MemberRow {
     tag = "Fleet",
     params(("group_id" = String, Path, description = "group id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostGroupDetail),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -107,7 +138,7 @@ async fn get_one(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HostGroupDetail>> {
     let scope = Scope::of(&state, &user).await?;
     let group = query_groups(&state, &scope, Some(id))
         .await?
@@ -125,17 +156,19 @@ async fn get_one(
     .push(" ORDER BY LOWER(hosts.friendly_name), hosts.id");
     let rows: Vec<MemberRow> = fetch_all(state.db(), &sql).await?;
     let c = Cutoffs::load(&state).await?;
-    let hosts: Vec<Value> = rows
+    let hosts = rows
         .into_iter()
-        .map(|r| {
-            json!({"id": r.id, "friendly_name": r.friendly_name, "hostname": r.hostname, "ip": r.ip,
-                   "os_type": r.os_type, "os_version": r.os_version,
-                   "effective_status": status::effective_status(&r.status, r.last_update, c.interval, c.now)})
+        .map(|r| GroupMember {
+            effective_status: status::effective_status(&r.status, r.last_update, c.interval, c.now),
+            id: r.id,
+            friendly_name: r.friendly_name,
+            hostname: r.hostname,
+            ip: r.ip,
+            os_type: r.os_type,
+            os_version: r.os_version,
         })
         .collect();
-    let mut v = serde_json::to_value(group).map_err(AppError::internal)?;
-    v["hosts"] = Value::Array(hosts);
-    Ok(Json(v))
+    Ok(Json(HostGroupDetail { group, hosts }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,7 +230,7 @@ fn name_taken(e: AppError) -> AppError {
     path = "/api/v1/host-groups",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 201, description = "Created", body = Group),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -235,7 +268,7 @@ async fn create(
     tag = "Fleet",
     params(("group_id" = String, Path, description = "group id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Group),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -279,7 +312,7 @@ async fn update(
     tag = "Fleet",
     params(("group_id" = String, Path, description = "group id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = GroupDeleted),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -287,7 +320,7 @@ async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<GroupDeleted>> {
     let scope = Scope::of(&state, &user).await?;
     if !scope.scope.allows_group(id) {
         return Err(not_found());
@@ -316,9 +349,10 @@ async fn delete(
         tx.commit().await?;
         Ok::<_, AppError>(n)
     })?;
-    Ok(Json(
-        json!({"message": "Host group deleted", "hosts_detached": detached}),
-    ))
+    Ok(Json(GroupDeleted {
+        message: "Host group deleted".into(),
+        hosts_detached: detached,
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::types::Json as SqlJson;
 use uuid::Uuid;
 
@@ -97,7 +97,7 @@ const LIST_COLUMNS: &str = "hosts.id, hosts.api_id, hosts.friendly_name, hosts.h
     hosts.pkg_security";
 
 /// One row of the host table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HostListItem {
     pub id: Uuid,
     pub api_id: String,
@@ -424,7 +424,7 @@ pub async fn query_hosts(
     path = "/api/v1/hosts",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -432,9 +432,27 @@ async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(p): Query<HostListParams>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HostList>> {
     let (hosts, pagination) = query_hosts(&state, &user, &p, true).await?;
-    Ok(Json(json!({ "hosts": hosts, "pagination": pagination })))
+    let pagination =
+        pagination.ok_or_else(|| AppError::internal("paged query without pagination"))?;
+    Ok(Json(HostList { hosts, pagination }))
+}
+
+/// One page of the host table.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostList {
+    pub hosts: Vec<HostListItem>,
+    pub pagination: Pagination,
+}
+
+/// A new host's credentials: the only time `api_key` is sent.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedHost {
+    pub id: Uuid,
+    pub friendly_name: String,
+    pub api_id: String,
+    pub api_key: String,
 }
 
 // ---------------------------------------------------------------- create
@@ -452,7 +470,7 @@ struct CreateHost {
     path = "/api/v1/hosts",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 201, description = "Host created; the only time `api_key` is sent", body = CreatedHost),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -460,7 +478,7 @@ async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
     AppJson(body): AppJson<CreateHost>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<CreatedHost>)> {
     let name = required_text(
         "friendly_name",
         body.friendly_name.as_deref().unwrap_or(""),
@@ -502,7 +520,12 @@ async fn create(
     })?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id, "friendly_name": name, "api_id": api_id, "api_key": api_key})),
+        Json(CreatedHost {
+            id,
+            friendly_name: name,
+            api_id,
+            api_key,
+        }),
     ))
 }
 
@@ -524,6 +547,143 @@ async fn check_groups_exist(state: &AppState, ids: &[Uuid]) -> AppResult<()> {
 }
 
 // ---------------------------------------------------------------- detail
+
+/// Everything the host page shows.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostDetail {
+    pub id: Uuid,
+    pub api_id: String,
+    pub friendly_name: String,
+    pub hostname: Option<String>,
+    pub machine_id: Option<String>,
+    pub ip: Option<String>,
+    pub notes: Option<String>,
+    /// Stored status: `pending` until the first report, then `active`.
+    pub status: String,
+    pub effective_status: EffectiveStatus,
+    pub reporting_state: ReportingState,
+    pub update_state: UpdateState,
+    pub os_type: Option<String>,
+    pub os_version: Option<String>,
+    pub architecture: Option<String>,
+    pub kernel_version: Option<String>,
+    pub installed_kernel_version: Option<String>,
+    pub selinux_status: Option<String>,
+    pub package_manager: Option<String>,
+    pub system_uptime: Option<String>,
+    pub boot_time: Option<DateTime<Utc>>,
+    pub needs_reboot: bool,
+    pub reboot_reason: Option<String>,
+    pub hardware: HostHardware,
+    pub network: HostNetwork,
+    pub counts: HostCounts,
+    pub groups: Vec<GroupRef>,
+    pub integrations: HostIntegrations,
+    pub agent: AgentState,
+    pub last_update: Option<DateTime<Utc>>,
+    pub last_full_report_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostHardware {
+    pub cpu_model: Option<String>,
+    pub cpu_cores: Option<i64>,
+    /// GB, as the agent reports it.
+    pub ram_installed: Option<f64>,
+    pub swap_size: Option<f64>,
+    /// 1, 5 and 15 minute load averages.
+    #[schema(value_type = Option<Vec<f64>>)]
+    pub load_average: Option<Value>,
+    /// One object per filesystem, as the agent reports it.
+    #[schema(value_type = Option<Vec<DiskInfo>>)]
+    pub disk_details: Option<Value>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostNetwork {
+    pub gateway_ip: Option<String>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub dns_servers: Option<Value>,
+    pub primary_interface: Option<String>,
+    #[schema(value_type = Option<Vec<InterfaceInfo>>)]
+    pub interfaces: Option<Value>,
+}
+
+// The three shapes below describe JSON stored as the agent reported it
+// (`patchmon_protocol::report`, serialised by the report handler); the test
+// `stored_shapes_match_the_protocol` keeps them in step.
+
+/// A mounted filesystem; `size` is a display string.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct DiskInfo {
+    name: String,
+    size: String,
+    mountpoint: String,
+}
+
+/// One network interface as the agent reported it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct InterfaceInfo {
+    name: String,
+    /// `ethernet`, `wifi` or `bridge`.
+    #[schema(rename = "type")]
+    kind: String,
+    #[schema(rename = "macAddress", nullable = false)]
+    mac_address: Option<String>,
+    #[schema(nullable = false)]
+    mtu: Option<i64>,
+    #[schema(nullable = false)]
+    status: Option<String>,
+    /// Mbps; -1 when unknown.
+    #[schema(rename = "linkSpeed", nullable = false)]
+    link_speed: Option<i64>,
+    #[schema(nullable = false)]
+    duplex: Option<String>,
+    addresses: Option<Vec<InterfaceAddressInfo>>,
+}
+
+/// One address of an interface.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct InterfaceAddressInfo {
+    address: String,
+    /// `inet` or `inet6`.
+    family: String,
+    /// Prefix length written as `/24`.
+    netmask: String,
+    #[schema(nullable = false)]
+    gateway: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostCounts {
+    pub total_packages: i64,
+    pub updates_available: i64,
+    pub security_updates: i64,
+    pub repositories: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostIntegrations {
+    pub docker_enabled: bool,
+    pub compliance_enabled: bool,
+    pub auto_update: bool,
+}
+
+/// The agent's connection as this server process sees it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AgentState {
+    pub version: Option<String>,
+    pub connected: bool,
+    pub secure: bool,
+    pub connected_at: Option<DateTime<Utc>>,
+    pub disconnected_seconds_ago: Option<i64>,
+    pub capabilities: Vec<String>,
+}
 
 #[derive(sqlx::FromRow)]
 struct DetailRow {
@@ -586,7 +746,7 @@ pub async fn visible_host(state: &AppState, user: &CurrentUser, id: Uuid) -> App
         .ok_or_else(host_not_found)
 }
 
-pub async fn host_detail(state: &AppState, user: &CurrentUser, id: Uuid) -> AppResult<Value> {
+pub async fn host_detail(state: &AppState, user: &CurrentUser, id: Uuid) -> AppResult<HostDetail> {
     let scope = Scope::of(state, user).await?;
     let mut sql = scope.sql();
     let a = sql.arg(Bind::Uuid(id));
@@ -614,43 +774,68 @@ pub async fn host_detail(state: &AppState, user: &CurrentUser, id: Uuid) -> AppR
         .unwrap_or_default();
     let conn = state.hub().state(&r.api_id, state.now());
     let j = |v: Option<SqlJson<Value>>| v.map(|v| v.0);
-    Ok(json!({
-        "id": r.id, "api_id": r.api_id, "friendly_name": r.friendly_name, "hostname": r.hostname,
-        "machine_id": r.machine_id, "ip": r.ip, "notes": r.notes, "status": r.status,
-        "effective_status": status::effective_status(&r.status, r.last_update, c.interval, c.now),
-        "reporting_state": status::reporting_state(r.last_update, c.interval, c.now),
-        "update_state": status::update_state(r.pkg_outdated, r.pkg_security),
-        "os_type": r.os_type, "os_version": r.os_version, "architecture": r.architecture,
-        "kernel_version": r.kernel_version, "installed_kernel_version": r.installed_kernel_version,
-        "selinux_status": r.selinux_status, "package_manager": r.package_manager,
-        "system_uptime": r.system_uptime, "boot_time": r.boot_time, "needs_reboot": r.needs_reboot,
-        "reboot_reason": r.reboot_reason,
-        "hardware": {
-            "cpu_model": r.cpu_model, "cpu_cores": r.cpu_cores, "ram_installed": r.ram_installed,
-            "swap_size": r.swap_size, "load_average": j(r.load_average), "disk_details": j(r.disk_details),
+    Ok(HostDetail {
+        effective_status: status::effective_status(&r.status, r.last_update, c.interval, c.now),
+        reporting_state: status::reporting_state(r.last_update, c.interval, c.now),
+        update_state: status::update_state(r.pkg_outdated, r.pkg_security),
+        hardware: HostHardware {
+            cpu_model: r.cpu_model,
+            cpu_cores: r.cpu_cores,
+            ram_installed: r.ram_installed,
+            swap_size: r.swap_size,
+            load_average: j(r.load_average),
+            disk_details: j(r.disk_details),
         },
-        "network": {
-            "gateway_ip": r.gateway_ip, "dns_servers": j(r.dns_servers),
-            "primary_interface": r.primary_interface, "interfaces": j(r.network_interfaces),
+        network: HostNetwork {
+            gateway_ip: r.gateway_ip,
+            dns_servers: j(r.dns_servers),
+            primary_interface: r.primary_interface,
+            interfaces: j(r.network_interfaces),
         },
-        "counts": {
-            "total_packages": r.pkg_total, "updates_available": r.pkg_outdated,
-            "security_updates": r.pkg_security, "repositories": r.repositories,
+        counts: HostCounts {
+            total_packages: r.pkg_total,
+            updates_available: r.pkg_outdated,
+            security_updates: r.pkg_security,
+            repositories: r.repositories,
         },
-        "groups": groups,
-        "integrations": {
-            "docker_enabled": r.docker_enabled, "compliance_enabled": r.compliance_enabled,
-            "auto_update": r.auto_update,
+        groups,
+        integrations: HostIntegrations {
+            docker_enabled: r.docker_enabled,
+            compliance_enabled: r.compliance_enabled,
+            auto_update: r.auto_update,
         },
-        "agent": {
-            "version": conn.agent_version.clone().or(r.agent_version),
-            "connected": conn.connected, "secure": conn.secure, "connected_at": conn.connected_at,
-            "disconnected_seconds_ago": conn.disconnected_seconds_ago,
-            "capabilities": conn.capabilities,
+        agent: AgentState {
+            version: conn.agent_version.clone().or(r.agent_version),
+            connected: conn.connected,
+            secure: conn.secure,
+            connected_at: conn.connected_at,
+            disconnected_seconds_ago: conn.disconnected_seconds_ago,
+            capabilities: conn.capabilities,
         },
-        "last_update": r.last_update, "last_full_report_at": r.last_full_report_at,
-        "created_at": r.created_at, "updated_at": r.updated_at,
-    }))
+        id: r.id,
+        api_id: r.api_id,
+        friendly_name: r.friendly_name,
+        hostname: r.hostname,
+        machine_id: r.machine_id,
+        ip: r.ip,
+        notes: r.notes,
+        status: r.status,
+        os_type: r.os_type,
+        os_version: r.os_version,
+        architecture: r.architecture,
+        kernel_version: r.kernel_version,
+        installed_kernel_version: r.installed_kernel_version,
+        selinux_status: r.selinux_status,
+        package_manager: r.package_manager,
+        system_uptime: r.system_uptime,
+        boot_time: r.boot_time,
+        needs_reboot: r.needs_reboot,
+        reboot_reason: r.reboot_reason,
+        last_update: r.last_update,
+        last_full_report_at: r.last_full_report_at,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
 }
 
 #[utoipa::path(
@@ -659,7 +844,7 @@ pub async fn host_detail(state: &AppState, user: &CurrentUser, id: Uuid) -> AppR
     tag = "Fleet",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostDetail),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -667,7 +852,7 @@ async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HostDetail>> {
     Ok(Json(host_detail(&state, &user, id).await?))
 }
 
@@ -684,7 +869,25 @@ struct HostPackagesParams {
     order: Option<String>,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, utoipa::ToSchema)]
+struct HostPackageList {
+    packages: Vec<HostPackageRow>,
+    pagination: Pagination,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct HostRepositoryList {
+    repositories: Vec<HostRepoRow>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct HistoryPage {
+    history: Vec<HistoryRow>,
+    pagination: Pagination,
+}
+
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = HostPackage)]
 struct HostPackageRow {
     id: Uuid,
     name: String,
@@ -704,7 +907,7 @@ struct HostPackageRow {
     tag = "Fleet",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostPackageList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -713,7 +916,7 @@ async fn packages(
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
     Query(p): Query<HostPackagesParams>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HostPackageList>> {
     visible_host(&state, &user, id).await?;
     let page = p.page.resolve(100)?;
     let dir = parse_order(p.order.as_deref())?;
@@ -752,12 +955,14 @@ async fn packages(
     page.sql(&mut sql);
     let rows: Vec<HostPackageRow> = fetch_all(state.db(), &sql).await?;
     let total: i64 = fetch_scalar(state.db(), &count).await?;
-    Ok(Json(
-        json!({"packages": rows, "pagination": page.pagination(total)}),
-    ))
+    Ok(Json(HostPackageList {
+        packages: rows,
+        pagination: page.pagination(total),
+    }))
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = HostRepository)]
 struct HostRepoRow {
     id: Uuid,
     name: String,
@@ -776,7 +981,7 @@ struct HostRepoRow {
     tag = "Fleet",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostRepositoryList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -784,17 +989,18 @@ async fn repositories(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HostRepositoryList>> {
     visible_host(&state, &user, id).await?;
     const SQL: &str = "SELECT r.id, r.name, r.url, r.distribution, r.components, r.repo_type, \
         r.is_secure, r.is_active, hr.is_enabled FROM host_repositories hr \
         JOIN repositories r ON r.id = hr.repository_id WHERE hr.host_id = $1 ORDER BY r.name, r.url, r.id";
     let rows: Vec<HostRepoRow> =
         with_db!(state.db(), p => sqlx::query_as(SQL).bind(id).fetch_all(p).await)?;
-    Ok(Json(json!({ "repositories": rows })))
+    Ok(Json(HostRepositoryList { repositories: rows }))
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = HistoryEntry)]
 struct HistoryRow {
     id: Uuid,
     timestamp: DateTime<Utc>,
@@ -806,7 +1012,9 @@ struct HistoryRow {
     payload_size_kb: f64,
     execution_time: f64,
     agent_execution_ms: Option<i64>,
+    #[schema(value_type = Option<Vec<String>>)]
     sections_sent: Option<SqlJson<Value>>,
+    #[schema(value_type = Option<Vec<String>>)]
     sections_unchanged: Option<SqlJson<Value>>,
     error_message: Option<String>,
 }
@@ -817,7 +1025,7 @@ struct HistoryRow {
     tag = "Fleet",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HistoryPage),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -826,7 +1034,7 @@ async fn history(
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
     Query(p): Query<PageParams>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HistoryPage>> {
     visible_host(&state, &user, id).await?;
     let page = p.resolve(50)?;
     const SQL: &str = "SELECT id, timestamp, report_type, status, packages_count, security_count, \
@@ -839,9 +1047,10 @@ async fn history(
         let total = sqlx::query_scalar(COUNT).bind(id).fetch_one(p).await?;
         Ok::<_, sqlx::Error>((rows, total))
     })?;
-    Ok(Json(
-        json!({"history": rows, "pagination": page.pagination(total)}),
-    ))
+    Ok(Json(HistoryPage {
+        history: rows,
+        pagination: page.pagination(total),
+    }))
 }
 
 // ---------------------------------------------------------------- edits
@@ -858,7 +1067,7 @@ struct FriendlyName {
     tag = "Fleet",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostDetail),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -867,7 +1076,7 @@ async fn friendly_name(
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<FriendlyName>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HostDetail>> {
     let name = required_text(
         "friendly_name",
         body.friendly_name.as_deref().unwrap_or(""),
@@ -893,7 +1102,7 @@ pub const MAX_NOTES: usize = 10_000;
     tag = "Fleet",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostDetail),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -902,7 +1111,7 @@ async fn notes(
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<Notes>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HostDetail>> {
     let notes = body.notes.filter(|n| !n.trim().is_empty());
     if notes
         .as_ref()
@@ -1002,7 +1211,7 @@ async fn change_groups(
     tag = "Fleet",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostDetail),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -1011,7 +1220,7 @@ async fn set_groups(
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<SetGroups>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HostDetail>> {
     let groups = body
         .group_ids
         .ok_or_else(|| AppError::BadRequest("group_ids is required".into()))?;
@@ -1037,7 +1246,7 @@ pub const MAX_BULK: usize = 10_000;
     path = "/api/v1/hosts/bulk/groups",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Updated),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -1045,7 +1254,7 @@ async fn bulk_groups(
     State(state): State<AppState>,
     user: CurrentUser,
     AppJson(body): AppJson<BulkGroups>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Updated>> {
     let mut hosts = body
         .host_ids
         .ok_or_else(|| AppError::BadRequest("host_ids is required".into()))?;
@@ -1083,7 +1292,7 @@ async fn bulk_groups(
         return Err(host_not_found());
     }
     let n = change_groups(&state, &scope, &hosts, &groups, mode).await?;
-    Ok(Json(json!({ "updated": n })))
+    Ok(Json(crate::openapi::Updated { updated: n }))
 }
 
 #[utoipa::path(
@@ -1092,7 +1301,7 @@ async fn bulk_groups(
     tag = "Fleet",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -1100,10 +1309,10 @@ async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     visible_host(&state, &user, id).await?;
     crate::hosts::delete_host(&state, id).await?;
-    Ok(Json(json!({ "message": "Host deleted" })))
+    Ok(crate::openapi::Message::new("Host deleted"))
 }
 
 #[utoipa::path(
@@ -1112,7 +1321,7 @@ async fn delete(
     tag = "Fleet",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "New credentials; the only time `api_key` is sent", body = CreatedHost),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -1120,14 +1329,17 @@ async fn regenerate(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<CreatedHost>> {
     visible_host(&state, &user, id).await?;
     let c = crate::hosts::regenerate_credentials(&state, id).await?;
     let name: String = with_db!(state.db(), p =>
         sqlx::query_scalar("SELECT friendly_name FROM hosts WHERE id = $1").bind(id).fetch_one(p).await)?;
-    Ok(Json(
-        json!({"id": c.id, "friendly_name": name, "api_id": c.api_id, "api_key": c.api_key}),
-    ))
+    Ok(Json(CreatedHost {
+        id: c.id,
+        friendly_name: name,
+        api_id: c.api_id,
+        api_key: c.api_key,
+    }))
 }
 
 /// `POST /hosts/{hostId}/fetch-report`: asks the connected agent for a full
@@ -1138,7 +1350,7 @@ async fn regenerate(
     tag = "Fleet",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -1146,14 +1358,14 @@ async fn fetch_report(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     use crate::agents::hub::SendError;
     let api_id = visible_host(&state, &user, id).await?;
     match state
         .hub()
         .send(&api_id, &patchmon_protocol::ServerMessage::ReportNow)
     {
-        Ok(()) => Ok(Json(json!({"message": "Report requested"}))),
+        Ok(()) => Ok(crate::openapi::Message::new("Report requested")),
         Err(SendError::NotConnected) => Err(AppError::Conflict("Agent is not connected".into())),
         Err(e) => Err(AppError::Unavailable(e.to_string())),
     }
@@ -1177,3 +1389,60 @@ async fn fetch_report(
     fetch_report
 ))]
 pub(crate) struct Api;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patchmon_protocol::report::{DiskDetail, InterfaceAddress, NetworkInterface};
+    use std::collections::BTreeSet;
+
+    fn schema_keys<T: utoipa::PartialSchema>() -> BTreeSet<String> {
+        let v = serde_json::to_value(T::schema()).unwrap();
+        v["properties"]
+            .as_object()
+            .expect("an object schema")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn json_keys<T: Serialize>(t: &T) -> BTreeSet<String> {
+        serde_json::to_value(t)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// The documented shapes of stored agent JSON name exactly the keys the
+    /// protocol types write when every field is set.
+    #[test]
+    fn stored_shapes_match_the_protocol() {
+        let addr = InterfaceAddress {
+            address: "10.0.0.2".into(),
+            family: "inet".into(),
+            netmask: "/24".into(),
+            gateway: "10.0.0.1".into(),
+        };
+        let nic = NetworkInterface {
+            name: "eth0".into(),
+            kind: "ethernet".into(),
+            mac_address: "aa:bb:cc:dd:ee:ff".into(),
+            mtu: 1500,
+            status: "up".into(),
+            link_speed: Some(1000),
+            duplex: "full".into(),
+            addresses: Some(vec![addr.clone()]),
+        };
+        let disk = DiskDetail {
+            name: "/dev/sda1".into(),
+            size: "20G".into(),
+            mountpoint: "/".into(),
+        };
+        assert_eq!(schema_keys::<InterfaceInfo>(), json_keys(&nic));
+        assert_eq!(schema_keys::<InterfaceAddressInfo>(), json_keys(&addr));
+        assert_eq!(schema_keys::<DiskInfo>(), json_keys(&disk));
+    }
+}

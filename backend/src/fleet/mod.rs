@@ -201,7 +201,7 @@ pub struct PageParams {
     pub offset: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Pagination {
     pub page: i64,
     pub limit: i64,
@@ -310,7 +310,7 @@ pub fn nulls_last(expr: &str, dir: &str) -> String {
 }
 
 /// A group as hosts show it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct GroupRef {
     pub id: Uuid,
     pub name: String,

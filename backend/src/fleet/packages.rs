@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
@@ -35,7 +34,8 @@ pub struct PackageListParams {
     pub format: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = PackageListItem)]
 pub struct PackageItem {
     pub id: Uuid,
     pub name: String,
@@ -146,7 +146,7 @@ pub async fn query_packages(
     path = "/api/v1/packages",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = PackageList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -154,11 +154,14 @@ async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(p): Query<PackageListParams>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<PackageList>> {
     let (packages, pagination) = query_packages(&state, &user, &p, true).await?;
-    Ok(Json(
-        json!({"packages": packages, "pagination": pagination}),
-    ))
+    let pagination =
+        pagination.ok_or_else(|| AppError::internal("paged query without pagination"))?;
+    Ok(Json(PackageList {
+        packages,
+        pagination,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,14 +171,33 @@ struct DetailParams {
     needs_update: Option<String>,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
-struct VersionRow {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PackageList {
+    pub packages: Vec<PackageItem>,
+    pub pagination: Pagination,
+}
+
+/// A package, the versions installed across the visible hosts and one page
+/// of those hosts. `hosts` is the count; the rows are `installations`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PackageDetail {
+    #[serde(flatten)]
+    pub package: PackageItem,
+    pub versions: Vec<VersionRow>,
+    pub installations: Vec<PackageHostRow>,
+    pub pagination: Pagination,
+}
+
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = PackageVersion)]
+pub struct VersionRow {
     version: String,
     hosts: i64,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
-struct PackageHostRow {
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = PackageHost)]
+pub struct PackageHostRow {
     host_id: Uuid,
     friendly_name: String,
     hostname: Option<String>,
@@ -194,7 +216,7 @@ struct PackageHostRow {
     tag = "Fleet",
     params(("package_id" = String, Path, description = "package id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = PackageDetail),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -203,7 +225,7 @@ async fn detail(
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
     Query(p): Query<DetailParams>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<PackageDetail>> {
     let scope = Scope::of(&state, &user).await?;
     let page = p.page.resolve(100)?;
     let not_found = || AppError::NotFound("Package not found".into());
@@ -255,12 +277,12 @@ async fn detail(
     let hosts: Vec<PackageHostRow> = fetch_all(state.db(), &h).await?;
     let total: i64 = fetch_scalar(state.db(), &count).await?;
 
-    let mut out = serde_json::to_value(pkg).map_err(AppError::internal)?;
-    // `hosts` is the count; the per-host rows go under `installations`.
-    out["versions"] = serde_json::to_value(versions).map_err(AppError::internal)?;
-    out["installations"] = serde_json::to_value(hosts).map_err(AppError::internal)?;
-    out["pagination"] = serde_json::to_value(page.pagination(total)).map_err(AppError::internal)?;
-    Ok(Json(out))
+    Ok(Json(PackageDetail {
+        package: pkg,
+        versions,
+        installations: hosts,
+        pagination: page.pagination(total),
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

@@ -35,14 +35,25 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
         )
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Serialize, utoipa::ToSchema)]
+struct HostViewList {
+    views: Vec<ViewRow>,
+}
+
+/// A saved host-table view, the caller's own.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = HostView)]
 struct ViewRow {
     id: Uuid,
     name: String,
+    #[schema(value_type = Vec<String>)]
     columns: SqlJson<Value>,
     sort: Option<String>,
+    /// `asc` or `desc`.
     #[serde(rename = "order")]
     sort_order: Option<String>,
+    /// Host-list filter name → value.
+    #[schema(value_type = std::collections::HashMap<String, String>)]
     filters: SqlJson<Value>,
     is_default: bool,
     created_at: DateTime<Utc>,
@@ -129,18 +140,21 @@ fn name_conflict(e: sqlx::Error) -> AppError {
     path = "/api/v1/hosts/views",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostViewList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn list_views(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
+async fn list_views(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> AppResult<Json<HostViewList>> {
     const SQL: &str = concat!(
         "SELECT id, name, columns, sort, sort_order, filters, is_default, created_at, updated_at ",
         "FROM host_views WHERE user_id = $1 ORDER BY LOWER(name), id"
     );
     let rows: Vec<ViewRow> =
         with_db!(state.db(), p => sqlx::query_as(SQL).bind(user.id()).fetch_all(p).await)?;
-    Ok(Json(json!({ "views": rows })))
+    Ok(Json(HostViewList { views: rows }))
 }
 
 async fn one_view(state: &AppState, user: Uuid, id: Uuid) -> AppResult<ViewRow> {
@@ -205,7 +219,7 @@ async fn save_view(
     path = "/api/v1/hosts/views",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 201, description = "Created", body = ViewRow),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -228,7 +242,7 @@ async fn create_view(
     tag = "Fleet",
     params(("view_id" = String, Path, description = "view id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = ViewRow),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -249,7 +263,7 @@ async fn update_view(
     tag = "Fleet",
     params(("view_id" = String, Path, description = "view id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -257,25 +271,35 @@ async fn delete_view(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     let n = with_db!(state.db(), p => sqlx::query("DELETE FROM host_views WHERE id = $1 AND user_id = $2")
         .bind(id).bind(user.id()).execute(p).await.map(|r| r.rows_affected()))?;
     if n == 0 {
         return Err(view_not_found());
     }
-    Ok(Json(json!({"message": "View deleted"})))
+    Ok(crate::openapi::Message::new("View deleted"))
 }
 
 // ---------------------------------------------------------------- dashboard layout
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One card of the dashboard layout.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DashboardCardPref)]
 struct Card {
     card_id: String,
     enabled: bool,
     order: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     col_span: Option<i64>,
+}
+
+/// The caller's dashboard layout; empty until saved once.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DashboardLayout {
+    layout: Vec<Card>,
+    updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -288,17 +312,26 @@ struct Layout {
     path = "/api/v1/dashboard-preferences",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = DashboardLayout),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn get_dashboard(State(state): State<AppState>, user: CurrentUser) -> AppResult<Json<Value>> {
+async fn get_dashboard(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> AppResult<Json<DashboardLayout>> {
     const SQL: &str = "SELECT layout, updated_at FROM dashboard_preferences WHERE user_id = $1";
-    let row: Option<(SqlJson<Value>, DateTime<Utc>)> =
+    let row: Option<(SqlJson<Vec<Card>>, DateTime<Utc>)> =
         with_db!(state.db(), p => sqlx::query_as(SQL).bind(user.id()).fetch_optional(p).await)?;
     Ok(Json(match row {
-        Some((layout, at)) => json!({"layout": layout.0, "updated_at": at}),
-        None => json!({"layout": [], "updated_at": null}),
+        Some((layout, at)) => DashboardLayout {
+            layout: layout.0,
+            updated_at: Some(at),
+        },
+        None => DashboardLayout {
+            layout: vec![],
+            updated_at: None,
+        },
     }))
 }
 
@@ -307,7 +340,7 @@ async fn get_dashboard(State(state): State<AppState>, user: CurrentUser) -> AppR
     path = "/api/v1/dashboard-preferences",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = DashboardLayout),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -315,7 +348,7 @@ async fn put_dashboard(
     State(state): State<AppState>,
     user: CurrentUser,
     AppJson(body): AppJson<Layout>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<DashboardLayout>> {
     let cards = body
         .layout
         .ok_or_else(|| AppError::BadRequest("layout is required".into()))?;
@@ -347,7 +380,10 @@ async fn put_dashboard(
     const SQL: &str = "INSERT INTO dashboard_preferences (user_id, layout, updated_at) VALUES ($1, $2, $3) \
         ON CONFLICT (user_id) DO UPDATE SET layout = excluded.layout, updated_at = excluded.updated_at";
     with_db!(state.db(), p => sqlx::query(SQL).bind(user.id()).bind(SqlJson(&cards)).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(Json(json!({"layout": cards, "updated_at": now})))
+    Ok(Json(DashboardLayout {
+        layout: cards,
+        updated_at: Some(now),
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

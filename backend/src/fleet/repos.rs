@@ -4,9 +4,9 @@ use axum::Json;
 use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::Pagination;
 use super::hosts::Cutoffs;
 use super::{
     Bind, PageParams, Scope, fetch_all, fetch_scalar, like_pattern, parse_bool, parse_order,
@@ -38,7 +38,33 @@ struct RepoParams {
     order: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Serialize, utoipa::ToSchema)]
+struct RepositoryList {
+    repositories: Vec<RepoItem>,
+    pagination: Pagination,
+}
+
+/// A repository with the visible hosts that use it.
+#[derive(Serialize, utoipa::ToSchema)]
+struct RepositoryDetail {
+    #[serde(flatten)]
+    repository: RepoItem,
+    host_list: Vec<RepositoryHost>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct RepositoryHost {
+    host_id: Uuid,
+    friendly_name: String,
+    hostname: Option<String>,
+    os_type: Option<String>,
+    os_version: Option<String>,
+    is_enabled: bool,
+    effective_status: crate::hosts::status::EffectiveStatus,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = Repository)]
 struct RepoItem {
     id: Uuid,
     name: String,
@@ -68,7 +94,7 @@ const GROUP: &str = " GROUP BY r.id, r.name, r.url, r.distribution, r.components
     path = "/api/v1/repositories",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = RepositoryList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -76,7 +102,7 @@ async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(p): Query<RepoParams>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<RepositoryList>> {
     let scope = Scope::of(&state, &user).await?;
     let page = p.page.resolve(50)?;
     let dir = parse_order(p.order.as_deref())?;
@@ -113,9 +139,10 @@ async fn list(
     page.sql(&mut sql);
     let rows: Vec<RepoItem> = fetch_all(state.db(), &sql).await?;
     let total: i64 = fetch_scalar(state.db(), &count).await?;
-    Ok(Json(
-        json!({"repositories": rows, "pagination": page.pagination(total)}),
-    ))
+    Ok(Json(RepositoryList {
+        repositories: rows,
+        pagination: page.pagination(total),
+    }))
 }
 
 #[derive(sqlx::FromRow)]
@@ -136,7 +163,7 @@ struct RepoHost {
     tag = "Fleet",
     params(("repository_id" = String, Path, description = "repository id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = RepositoryDetail),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -144,7 +171,7 @@ async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<RepositoryDetail>> {
     let scope = Scope::of(&state, &user).await?;
     let mut sql = scope.sql();
     sql.push(SELECT).push(scope.filter());
@@ -166,17 +193,22 @@ async fn detail(
     .push(" ORDER BY LOWER(hosts.friendly_name), hosts.id");
     let rows: Vec<RepoHost> = fetch_all(state.db(), &h).await?;
     let c = Cutoffs::load(&state).await?;
-    let hosts: Vec<Value> = rows
+    let host_list = rows
         .into_iter()
-        .map(|r| {
-            json!({"host_id": r.host_id, "friendly_name": r.friendly_name, "hostname": r.hostname,
-                   "os_type": r.os_type, "os_version": r.os_version, "is_enabled": r.is_enabled,
-                   "effective_status": status::effective_status(&r.status, r.last_update, c.interval, c.now)})
+        .map(|r| RepositoryHost {
+            effective_status: status::effective_status(&r.status, r.last_update, c.interval, c.now),
+            host_id: r.host_id,
+            friendly_name: r.friendly_name,
+            hostname: r.hostname,
+            os_type: r.os_type,
+            os_version: r.os_version,
+            is_enabled: r.is_enabled,
         })
         .collect();
-    let mut out = serde_json::to_value(repo).map_err(AppError::internal)?;
-    out["host_list"] = Value::Array(hosts);
-    Ok(Json(out))
+    Ok(Json(RepositoryDetail {
+        repository: repo,
+        host_list,
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

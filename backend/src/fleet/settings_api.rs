@@ -10,8 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use patchmon_protocol::messages::ServerMessage;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
@@ -114,17 +113,60 @@ pub async fn server_address(state: &AppState) -> AppResult<ServerAddress> {
     Ok(address(state, &load(state).await?))
 }
 
-fn render(state: &AppState, r: &Row) -> Value {
+/// Server settings as the settings page edits them.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Settings {
+    /// `http` or `https`.
+    pub server_protocol: String,
+    pub server_host: String,
+    pub server_port: u16,
+    /// The address generated scripts and agents use.
+    pub server_url: String,
+    /// Minutes between agent reports; pushed to connected agents on change.
+    pub update_interval: i64,
+    pub auto_update: bool,
+    pub ignore_ssl_self_signed: bool,
+    pub branding_name: String,
+    pub has_logo: bool,
+    pub logo_updated_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// After a change of `update_interval`: connected agents told at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub agents_notified: Option<usize>,
+}
+
+/// What the sign-in page shows before anyone signs in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Branding {
+    pub branding_name: String,
+    pub has_logo: bool,
+    pub logo_updated_at: Option<DateTime<Utc>>,
+}
+
+fn render(state: &AppState, r: &Row) -> Settings {
     let a = address(state, r);
-    json!({
-        "server_protocol": a.protocol, "server_host": a.host, "server_port": a.port,
-        "server_url": a.url(),
-        "update_interval": if r.update_interval > 0 { r.update_interval } else { 60 },
-        "auto_update": r.auto_update, "ignore_ssl_self_signed": r.ignore_ssl_self_signed,
-        "branding_name": r.branding_name.clone().unwrap_or_else(|| DEFAULT_BRANDING.into()),
-        "has_logo": r.logo_mime.is_some(), "logo_updated_at": r.logo_updated_at,
-        "updated_at": r.updated_at,
-    })
+    Settings {
+        server_url: a.url(),
+        server_protocol: a.protocol,
+        server_host: a.host,
+        server_port: a.port,
+        update_interval: if r.update_interval > 0 {
+            r.update_interval
+        } else {
+            60
+        },
+        auto_update: r.auto_update,
+        ignore_ssl_self_signed: r.ignore_ssl_self_signed,
+        branding_name: r
+            .branding_name
+            .clone()
+            .unwrap_or_else(|| DEFAULT_BRANDING.into()),
+        has_logo: r.logo_mime.is_some(),
+        logo_updated_at: r.logo_updated_at,
+        updated_at: r.updated_at,
+        agents_notified: None,
+    }
 }
 
 #[utoipa::path(
@@ -132,11 +174,14 @@ fn render(state: &AppState, r: &Row) -> Value {
     path = "/api/v1/settings",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Settings),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn get_settings(State(state): State<AppState>, _user: CurrentUser) -> AppResult<Json<Value>> {
+async fn get_settings(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> AppResult<Json<Settings>> {
     let r = load(&state).await?;
     Ok(Json(render(&state, &r)))
 }
@@ -174,7 +219,7 @@ fn valid_host(h: &str) -> bool {
     path = "/api/v1/settings",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Settings),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -182,7 +227,7 @@ async fn put_settings(
     State(state): State<AppState>,
     _user: CurrentUser,
     AppJson(u): AppJson<Update>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Settings>> {
     if let Some(p) = &u.server_protocol
         && p != "http"
         && p != "https"
@@ -256,7 +301,7 @@ async fn put_settings(
             agents = n,
             "update interval pushed to agents"
         );
-        out["agents_notified"] = json!(n);
+        out.agents_notified = Some(n);
     }
     Ok(Json(out))
 }
@@ -281,7 +326,7 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
     path = "/api/v1/settings/logo",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Settings),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -290,7 +335,7 @@ async fn put_logo(
     _user: CurrentUser,
     headers: HeaderMap,
     body: Body,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Settings>> {
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -336,11 +381,14 @@ async fn put_logo(
     path = "/api/v1/settings/logo",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Settings),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn delete_logo(State(state): State<AppState>, _user: CurrentUser) -> AppResult<Json<Value>> {
+async fn delete_logo(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> AppResult<Json<Settings>> {
     let now = state.now();
     with_db!(state.db(), p => sqlx::query(
         "UPDATE settings SET logo_data = NULL, logo_mime = NULL, logo_updated_at = NULL, updated_at = $1 WHERE id = 1")
@@ -385,17 +433,17 @@ async fn get_logo(State(state): State<AppState>) -> AppResult<Response> {
     path = "/api/v1/settings/branding",
     tag = "Fleet",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Branding),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn get_branding(State(state): State<AppState>) -> AppResult<Json<Value>> {
+async fn get_branding(State(state): State<AppState>) -> AppResult<Json<Branding>> {
     let r = load(&state).await?;
-    Ok(Json(json!({
-        "branding_name": r.branding_name.unwrap_or_else(|| DEFAULT_BRANDING.into()),
-        "has_logo": r.logo_mime.is_some(),
-        "logo_updated_at": r.logo_updated_at,
-    })))
+    Ok(Json(Branding {
+        branding_name: r.branding_name.unwrap_or_else(|| DEFAULT_BRANDING.into()),
+        has_logo: r.logo_mime.is_some(),
+        logo_updated_at: r.logo_updated_at,
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

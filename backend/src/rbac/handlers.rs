@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{Access, ApiRouter, CurrentUser, Permission, RolePermissions, load_role};
@@ -47,7 +47,7 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
     path = "/api/v1/permissions/user-permissions",
     tag = "Roles and permissions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = RolePermissions),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -60,14 +60,14 @@ async fn user_permissions(me: CurrentUser) -> Json<RolePermissions> {
     path = "/api/v1/permissions/roles",
     tag = "Roles and permissions",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Vec<RoleWithScope>),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
 async fn list_roles(
     State(state): State<AppState>,
     _me: CurrentUser,
-) -> AppResult<Json<Vec<Value>>> {
+) -> AppResult<Json<Vec<RoleWithScope>>> {
     const SQL: &str = concat!(
         "SELECT role, description, is_builtin, can_view_dashboard, can_view_hosts, can_manage_hosts, ",
         "can_view_packages, can_manage_packages, can_view_users, can_manage_users, can_manage_superusers, ",
@@ -101,7 +101,7 @@ async fn list_roles(
     tag = "Roles and permissions",
     params(("role" = String, Path, description = "role")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = RoleWithScope),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -109,18 +109,34 @@ async fn get_role(
     State(state): State<AppState>,
     _me: CurrentUser,
     AppPath(role): AppPath<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<RoleWithScope>> {
     let r = load_role(&state, &role)
         .await?
         .ok_or_else(|| AppError::NotFound("Role not found".into()))?;
     Ok(Json(with_scope(&state, &r).await?))
 }
 
-/// The role as JSON plus `host_group_ids` (empty: sees every host).
-async fn with_scope(state: &AppState, r: &RolePermissions) -> AppResult<Value> {
-    let mut v = serde_json::to_value(r).map_err(AppError::internal)?;
-    v["host_group_ids"] = json!(super::scope::group_ids(state, &r.role).await?);
-    Ok(v)
+/// A role's flags and the host groups it is limited to.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RoleWithScope {
+    #[serde(flatten)]
+    pub role: RolePermissions,
+    /// Host groups the role sees; empty: every host.
+    pub host_group_ids: Vec<uuid::Uuid>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RoleSaved {
+    pub message: String,
+    pub role: RoleWithScope,
+}
+
+/// The role plus `host_group_ids` (empty: sees every host).
+async fn with_scope(state: &AppState, r: &RolePermissions) -> AppResult<RoleWithScope> {
+    Ok(RoleWithScope {
+        role: r.clone(),
+        host_group_ids: super::scope::group_ids(state, &r.role).await?,
+    })
 }
 
 fn valid_role_name(r: &str) -> bool {
@@ -146,7 +162,7 @@ struct PutRoleBody {
     tag = "Roles and permissions",
     params(("role" = String, Path, description = "role")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = RoleSaved),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -156,7 +172,7 @@ async fn put_role(
     client: ClientInfo,
     AppPath(role): AppPath<String>,
     AppJson(b): AppJson<PutRoleBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<RoleSaved>> {
     if role == "superadmin" {
         return Err(AppError::BadRequest(
             "The superadmin role cannot be changed".into(),
@@ -222,10 +238,15 @@ async fn put_role(
         },
     )
     .await;
-    Ok(Json(json!({
-        "message": if created { "Role created successfully" } else { "Role permissions updated successfully" },
-        "role": with_scope(&state, &r).await?,
-    })))
+    Ok(Json(RoleSaved {
+        message: if created {
+            "Role created successfully"
+        } else {
+            "Role permissions updated successfully"
+        }
+        .into(),
+        role: with_scope(&state, &r).await?,
+    }))
 }
 
 async fn save_role(state: &AppState, r: &RolePermissions) -> AppResult<()> {
@@ -263,7 +284,7 @@ async fn save_role(state: &AppState, r: &RolePermissions) -> AppResult<()> {
     tag = "Roles and permissions",
     params(("role" = String, Path, description = "role")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -272,7 +293,7 @@ async fn delete_role(
     me: CurrentUser,
     client: ClientInfo,
     AppPath(role): AppPath<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     let r = load_role(&state, &role)
         .await?
         .ok_or_else(|| AppError::NotFound("Role not found".into()))?;
@@ -302,7 +323,7 @@ async fn delete_role(
         },
     )
     .await;
-    Ok(Json(json!({ "message": "Role deleted successfully" })))
+    Ok(crate::openapi::Message::new("Role deleted successfully"))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

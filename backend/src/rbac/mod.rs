@@ -41,7 +41,7 @@ macro_rules! permissions {
         }
 
         /// A role and its flags, as stored and as PatchMon's API shows it.
-        #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+        #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
         pub struct RolePermissions {
             pub role: String,
             pub description: Option<String>,

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::types::Json as DbJson;
 use uuid::Uuid;
@@ -147,8 +147,83 @@ async fn audit_token(
     .await;
 }
 
+/// An integration or enrollment token as the admin API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct IntegrationToken {
+    pub id: Uuid,
+    pub token_name: String,
+    /// The public half (`patchmon_ae_…`).
+    pub token_key: String,
+    /// `proxmox-lxc`, `direct-host`, `api` or `gethomepage`.
+    pub integration_type: String,
+    pub is_active: bool,
+    pub is_expired: bool,
+    pub allowed_ip_ranges: Vec<String>,
+    pub max_hosts_per_day: i64,
+    pub hosts_created_today: i64,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub default_host_group_id: Option<Uuid>,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    /// Resource → actions (`api` tokens only).
+    #[schema(value_type = Option<std::collections::HashMap<String, Vec<String>>>)]
+    pub scopes: Option<Scopes>,
+    /// The default host group (PatchMon's name for it).
+    pub host_groups: Option<crate::fleet::GroupRef>,
+    /// The creator (PatchMon's name for it).
+    pub users: Option<TokenCreator>,
+    /// Only in the create answer: the secret, shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub token_secret: Option<String>,
+    /// Only in the create answer: `host_groups` again under its v2 name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub default_host_group: Option<crate::fleet::GroupRef>,
+    /// Only in the create answer: `users` again under its v2 name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub created_by: Option<TokenCreator>,
+}
+
+#[derive(Clone, Serialize, utoipa::ToSchema)]
+pub struct TokenCreator {
+    pub id: Uuid,
+    pub username: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenCreated {
+    pub message: String,
+    pub token: IntegrationToken,
+    pub warning: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenUpdated {
+    pub message: String,
+    pub token: IntegrationToken,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenDeleted {
+    pub message: String,
+    pub deleted_token: DeletedToken,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeletedToken {
+    pub id: Uuid,
+    pub token_name: String,
+}
+
 /// A token as the list and detail answers show it (never the secret).
-async fn present(state: &AppState, t: &Token) -> AppResult<Value> {
+async fn present(state: &AppState, t: &Token) -> AppResult<IntegrationToken> {
     let group: Option<(Uuid, String, String)> = match t.default_host_group_id {
         Some(g) => with_db!(state.db(), p => sqlx::query_as(
             "SELECT id, name, color FROM host_groups WHERE id = $1").bind(g).fetch_optional(p).await)?,
@@ -161,27 +236,34 @@ async fn present(state: &AppState, t: &Token) -> AppResult<Value> {
         None => None,
     };
     let now = state.now();
-    Ok(json!({
-        "id": t.id,
-        "token_name": t.token_name,
-        "token_key": t.token_key,
-        "integration_type": t.integration_type,
-        "is_active": t.is_active,
-        "is_expired": t.is_expired(now),
-        "allowed_ip_ranges": t.allowed_ip_ranges.0,
-        "max_hosts_per_day": t.max_hosts_per_day,
-        "hosts_created_today": t.used_today(now),
-        "last_used_at": t.last_used_at,
-        "expires_at": t.expires_at,
-        "created_at": t.created_at,
-        "updated_at": t.updated_at,
-        "default_host_group_id": t.default_host_group_id,
-        "metadata": t.metadata.0,
-        "scopes": t.scopes.as_ref().map(|s| &s.0),
-        "host_groups": group.map(|(id, name, color)| json!({"id": id, "name": name, "color": color})),
-        "users": user.map(|(id, username, first_name, last_name)| json!({
-            "id": id, "username": username, "first_name": first_name, "last_name": last_name})),
-    }))
+    Ok(IntegrationToken {
+        id: t.id,
+        token_name: t.token_name.clone(),
+        token_key: t.token_key.clone(),
+        integration_type: t.integration_type.clone(),
+        is_active: t.is_active,
+        is_expired: t.is_expired(now),
+        allowed_ip_ranges: t.allowed_ip_ranges.0.clone(),
+        max_hosts_per_day: t.max_hosts_per_day,
+        hosts_created_today: t.used_today(now),
+        last_used_at: t.last_used_at,
+        expires_at: t.expires_at,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+        default_host_group_id: t.default_host_group_id,
+        metadata: t.metadata.0.clone(),
+        scopes: t.scopes.as_ref().map(|s| s.0.clone()),
+        host_groups: group.map(|(id, name, color)| crate::fleet::GroupRef { id, name, color }),
+        users: user.map(|(id, username, first_name, last_name)| TokenCreator {
+            id,
+            username,
+            first_name,
+            last_name,
+        }),
+        token_secret: None,
+        default_host_group: None,
+        created_by: None,
+    })
 }
 
 #[utoipa::path(
@@ -189,11 +271,11 @@ async fn present(state: &AppState, t: &Token) -> AppResult<Value> {
     path = "/api/v1/auto-enrollment/tokens",
     tag = "Integration tokens",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Vec<IntegrationToken>),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn list(State(state): State<AppState>) -> AppResult<Json<Vec<Value>>> {
+async fn list(State(state): State<AppState>) -> AppResult<Json<Vec<IntegrationToken>>> {
     const SQL: &str = concat!(
         "SELECT ",
         token_columns!(),
@@ -219,14 +301,14 @@ async fn load(state: &AppState, id: Uuid) -> AppResult<Token> {
     tag = "Integration tokens",
     params(("token_id" = String, Path, description = "token id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = IntegrationToken),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
 async fn get_one(
     State(state): State<AppState>,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<IntegrationToken>> {
     let t = load(&state, id).await?;
     Ok(Json(present(&state, &t).await?))
 }
@@ -236,7 +318,7 @@ async fn get_one(
     path = "/api/v1/auto-enrollment/tokens",
     tag = "Integration tokens",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 201, description = "Created; the only time `token_secret` is sent", body = TokenCreated),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -245,7 +327,7 @@ async fn create(
     me: CurrentUser,
     client: ClientInfo,
     AppJson(body): AppJson<CreateBody>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<TokenCreated>)> {
     let name = validate_name(body.token_name.as_deref().unwrap_or(""))?;
     let quota = validate_quota(body.max_hosts_per_day.unwrap_or(100))?;
     let ips = match body.allowed_ip_ranges {
@@ -336,16 +418,16 @@ async fn create(
     .await;
     let t = load(&state, id).await?;
     let mut token = present(&state, &t).await?;
-    token["token_secret"] = json!(secret);
-    token["default_host_group"] = token["host_groups"].clone();
-    token["created_by"] = token["users"].clone();
+    token.token_secret = Some(secret);
+    token.default_host_group = token.host_groups.clone();
+    token.created_by = token.users.clone();
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "message": "Auto-enrollment token created successfully",
-            "token": token,
-            "warning": "Save the token_secret now - it cannot be retrieved later!",
-        })),
+        Json(TokenCreated {
+            message: "Auto-enrollment token created successfully".into(),
+            token,
+            warning: "Save the token_secret now - it cannot be retrieved later!".into(),
+        }),
     ))
 }
 
@@ -355,7 +437,7 @@ async fn create(
     tag = "Integration tokens",
     params(("token_id" = String, Path, description = "token id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = TokenUpdated),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -365,7 +447,7 @@ async fn update(
     client: ClientInfo,
     AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<UpdateBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<TokenUpdated>> {
     let t = load(&state, id).await?;
     let name = match &body.token_name {
         Some(n) => validate_name(n)?,
@@ -426,10 +508,10 @@ async fn update(
     )
     .await;
     let t = load(&state, id).await?;
-    Ok(Json(json!({
-        "message": "Token updated successfully",
-        "token": present(&state, &t).await?,
-    })))
+    Ok(Json(TokenUpdated {
+        message: "Token updated successfully".into(),
+        token: present(&state, &t).await?,
+    }))
 }
 
 #[utoipa::path(
@@ -438,7 +520,7 @@ async fn update(
     tag = "Integration tokens",
     params(("token_id" = String, Path, description = "token id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = TokenDeleted),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -447,7 +529,7 @@ async fn delete(
     me: CurrentUser,
     client: ClientInfo,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<TokenDeleted>> {
     let _w = state.db().write_guard().await;
     let name: Option<String> = with_db!(state.db(), p => sqlx::query_scalar(
         "DELETE FROM auto_enrollment_tokens WHERE id = $1 RETURNING token_name")
@@ -462,10 +544,13 @@ async fn delete(
         json!({ "token_id": id, "token_name": name }),
     )
     .await;
-    Ok(Json(json!({
-        "message": "Auto-enrollment token deleted successfully",
-        "deleted_token": { "id": id, "token_name": name },
-    })))
+    Ok(Json(TokenDeleted {
+        message: "Auto-enrollment token deleted successfully".into(),
+        deleted_token: DeletedToken {
+            id,
+            token_name: name,
+        },
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::audit::{self, Event};
@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::with_db;
 
 /// A user as the API shows it (never the password hash or TFA secret).
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {
     pub id: Uuid,
     pub username: String,
@@ -285,7 +285,7 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
     path = "/api/v1/auth/admin/users",
     tag = "Users",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Vec<User>),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -323,7 +323,7 @@ async fn require_superuser_power(state: &AppState, me: &CurrentUser, role: &str)
     tag = "Users",
     params(("user_id" = String, Path, description = "user id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = User),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -352,7 +352,7 @@ struct CreateUserBody {
     path = "/api/v1/auth/admin/users",
     tag = "Users",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 201, description = "Created", body = crate::auth::UserChanged),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -361,7 +361,7 @@ async fn create_user(
     me: CurrentUser,
     client: ClientInfo,
     AppJson(b): AppJson<CreateUserBody>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<crate::auth::UserChanged>)> {
     let role = b.role.unwrap_or_else(|| "user".into());
     require_superuser_power(&state, &me, &role).await?;
     let user = create(
@@ -392,7 +392,10 @@ async fn create_user(
     .await;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "message": "User created successfully", "user": user })),
+        Json(crate::auth::UserChanged {
+            message: "User created successfully".into(),
+            user,
+        }),
     ))
 }
 
@@ -415,7 +418,7 @@ struct UpdateUserBody {
     tag = "Users",
     params(("user_id" = String, Path, description = "user id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::auth::UserChanged),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -425,7 +428,7 @@ async fn update_user(
     client: ClientInfo,
     AppPath(id): AppPath<Uuid>,
     AppJson(b): AppJson<UpdateUserBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::auth::UserChanged>> {
     let t = target(&state, id).await?;
     require_superuser_power(&state, &me, &t.role).await?;
     let role = b.role.unwrap_or_else(|| t.role.clone());
@@ -498,9 +501,10 @@ async fn update_user(
     )
     .await;
     let user = target(&state, id).await?;
-    Ok(Json(
-        json!({ "message": "User updated successfully", "user": user }),
-    ))
+    Ok(Json(crate::auth::UserChanged {
+        message: "User updated successfully".into(),
+        user,
+    }))
 }
 
 #[utoipa::path(
@@ -509,7 +513,7 @@ async fn update_user(
     tag = "Users",
     params(("user_id" = String, Path, description = "user id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -518,7 +522,7 @@ async fn delete_user(
     me: CurrentUser,
     client: ClientInfo,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     let t = target(&state, id).await?;
     if id == me.id() {
         return Err(AppError::BadRequest(
@@ -548,7 +552,7 @@ async fn delete_user(
         },
     )
     .await;
-    Ok(Json(json!({ "message": "User deleted successfully" })))
+    Ok(crate::openapi::Message::new("User deleted successfully"))
 }
 
 #[derive(Deserialize)]
@@ -564,7 +568,7 @@ struct ResetPasswordBody {
     tag = "Users",
     params(("user_id" = String, Path, description = "user id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -574,7 +578,7 @@ async fn reset_password(
     client: ClientInfo,
     AppPath(id): AppPath<Uuid>,
     AppJson(b): AppJson<ResetPasswordBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     let t = target(&state, id).await?;
     require_superuser_power(&state, &me, &t.role).await?;
     password::check_policy(&state.config().auth.password, &b.new_password)?;
@@ -594,7 +598,7 @@ async fn reset_password(
         },
     )
     .await;
-    Ok(Json(json!({ "message": "Password reset successfully" })))
+    Ok(crate::openapi::Message::new("Password reset successfully"))
 }
 
 #[utoipa::path(
@@ -603,7 +607,7 @@ async fn reset_password(
     tag = "Users",
     params(("user_id" = String, Path, description = "user id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::auth::Revoked),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -612,7 +616,7 @@ async fn revoke_user_sessions(
     me: CurrentUser,
     client: ClientInfo,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::auth::Revoked>> {
     let t = target(&state, id).await?;
     require_superuser_power(&state, &me, &t.role).await?;
     let n = session::revoke_all(&state, id, None).await?;
@@ -629,7 +633,10 @@ async fn revoke_user_sessions(
         },
     )
     .await;
-    Ok(Json(json!({ "message": "Sessions revoked", "revoked": n })))
+    Ok(Json(crate::auth::Revoked {
+        message: "Sessions revoked".into(),
+        revoked: n,
+    }))
 }
 
 /// Stores a new password hash (policy already checked by the caller).
