@@ -1,43 +1,140 @@
-// Checks that every API call the web app makes (request(`/api/v1/…`) in
-// src/api/*.ts) is a route the server documents in docs/openapi.json, with the
-// same method. docs/openapi.json is generated from the server's route table
-// and checked by the server's tests, so this catches a renamed or removed
-// route before a browser does. Runs in `npm test`; exits 1 on a mismatch.
+// The web app's API calls against the server's contract (docs/openapi.json,
+// generated from the server's route table and Rust types, checked by the
+// server's tests):
+//
+// 1. every call (`request('/api/v1/…')` in src/api/*.ts) is a documented
+//    route with the same method;
+// 2. every call whose answer the client reads declares its type
+//    (`expectShape<T>(await request(…))` or `expectArray<T>(…)`), and that
+//    route documents a response schema;
+// 3. src/api/contract.gen.ts states, for each such call, that the
+//    documented response type is assignable to the declared type, so
+//    `tsc -b` (npm run build) fails when client and server disagree on a field.
+//
+// `node scripts/check-api-routes.mjs --write` rewrites contract.gen.ts
+// (`npm run gen:types` does both generators); without it the file must be
+// current. Exits 1 on any mismatch.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const apiDir = path.resolve(here, '../src/api');
+const contractPath = path.join(apiDir, 'contract.gen.ts');
 const spec = JSON.parse(readFileSync(path.resolve(here, '../../docs/openapi.json'), 'utf8'));
+const write = process.argv.includes('--write');
 
 /** `/api/v1/hosts/{host_id}/groups` → `/api/v1/hosts/{}/groups` */
 const normalise = (p) => p.replace(/\{[^}]*\}/g, '{}');
 
-const documented = new Set();
+/** `METHOD /normalised/path` → { key: 'METHOD /documented/{path}', hasBody } */
+const documented = new Map();
 for (const [p, ops] of Object.entries(spec.paths ?? {})) {
-  for (const method of Object.keys(ops)) documented.add(`${method.toUpperCase()} ${normalise(p)}`);
+  for (const [method, op] of Object.entries(ops)) {
+    const ok = Object.entries(op.responses ?? {}).some(([code, r]) => /^2/.test(code) && r?.content?.['application/json']?.schema);
+    documented.set(`${method.toUpperCase()} ${normalise(p)}`, { key: `${method.toUpperCase()} ${p}`, hasBody: ok });
+  }
+}
+
+/** The text inside balanced `<…>` starting at `open` (the index of `<`). */
+function angle(src, open) {
+  let depth = 0;
+  for (let i = open; i < src.length; i += 1) {
+    if (src[i] === '<') depth += 1;
+    else if (src[i] === '>' && src[i - 1] !== '=') {
+      depth -= 1;
+      if (depth === 0) return src.slice(open + 1, i);
+    }
+  }
+  throw new Error('unbalanced <');
 }
 
 const calls = [];
-for (const file of readdirSync(apiDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
-  const src = readFileSync(path.join(apiDir, file), 'utf8');
+const problems = [];
+const files = readdirSync(apiDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.gen.ts') && f !== 'types.ts');
+for (const file of files) {
+  let src = readFileSync(path.join(apiDir, file), 'utf8');
+  // `const BASE = '/api/v1/…'` used as `request(BASE…)` / `` request(`${BASE}/…`) ``.
+  for (const m of src.matchAll(/const (\w+) = '(\/api\/v1\/[^']*)';/g)) {
+    src = src.replaceAll(`\${${m[1]}}`, m[2]).replace(new RegExp(`request\\(${m[1]}\\b`, 'g'), `request('${m[2]}'`);
+  }
   const re = /request\(\s*[`'](\/api\/v1\/[^`']*)[`']\s*(?:,\s*\{([^}]*)\})?/g;
   for (const m of src.matchAll(re)) {
     const url = m[1].replace(/\$\{queryString\([^)]*\)\}/g, '').replace(/\?.*$/, '').replace(/\$\{[^}]*\}/g, '{}');
     const method = /method:\s*'([A-Z]+)'/.exec(m[2] ?? '')?.[1] ?? 'GET';
-    calls.push({ call: `${method} ${url}`, file });
+    const call = `${method} ${url}`;
+    // What the answer is read as: the expectShape/expectArray wrapping this call.
+    const before = src.slice(Math.max(0, m.index - 200), m.index);
+    const wrap = /(expectShape|expectArray)(<)(?:[\s\S](?!expectShape|expectArray))*?\(\s*await\s*$/.exec(before);
+    let type = null;
+    if (wrap) {
+      const start = m.index - before.length + wrap.index + wrap[1].length;
+      const t = angle(src, start);
+      type = wrap[1] === 'expectArray' ? `(${t})[]` : t;
+    } else if (!new RegExp(`^\\s*await\\s*$`).test(before.split(/[;{}]\s*\n/).pop() ?? '')) {
+      problems.push(`${call} (src/api/${file}): its answer is read without expectShape<T>/expectArray<T>`);
+    }
+    calls.push({ call, file, type });
   }
 }
 
-const missing = calls.filter((c) => !documented.has(c.call));
 if (calls.length < 40) {
   console.error(`check-api-routes: found only ${calls.length} calls in src/api; the scan is broken`);
   process.exit(1);
 }
-if (missing.length > 0) {
-  for (const m of missing) console.error(`check-api-routes: ${m.call} (src/api/${m.file}) is not in docs/openapi.json`);
+
+const lines = [];
+for (const c of calls) {
+  const doc = documented.get(c.call);
+  if (!doc) {
+    problems.push(`${c.call} (src/api/${c.file}) is not in docs/openapi.json`);
+    continue;
+  }
+  if (c.type === null) continue;
+  if (!doc.hasBody) {
+    problems.push(`${c.call} (src/api/${c.file}) reads the answer as ${c.type}, but the server documents no response schema for it`);
+    continue;
+  }
+  const local = c.type.replace(/\b([A-Z][A-Za-z0-9_]*)\b/g, (n) => (['Record', 'Partial', 'Pick', 'Omit', 'Array'].includes(n) ? n : `M.${n}`));
+  lines.push(`  Expect<Assignable<ApiResponses[${JSON.stringify(doc.key)}], ${local}>>, // ${c.file}`);
+}
+
+const contract = `// GENERATED by scripts/check-api-routes.mjs — do not edit.
+// For each API call the web app reads: the server's documented answer
+// (ApiResponses, from docs/openapi.json) must be assignable to the type the
+// client declares. \`tsc -b\` checks it.
+import type { ApiResponses } from './types';
+import type * as M from './model';
+
+type Assignable<A, B> = [A] extends [B] ? true : false;
+type Expect<T extends true> = T;
+
+export type ApiContract = [
+${lines.join('\n')}
+];
+`;
+
+if (write) {
+  writeFileSync(contractPath, contract);
+} else {
+  let current = '';
+  try {
+    current = readFileSync(contractPath, 'utf8');
+  } catch {
+    // missing: reported below
+  }
+  if (current !== contract) problems.push('src/api/contract.gen.ts is out of date; run: npm run gen:types');
+}
+
+// A hand-written type must not shadow a generated one (model.ts re-exports types.ts).
+const generated = new Set([...readFileSync(path.join(apiDir, 'types.ts'), 'utf8').matchAll(/^export (?:interface|type) (\w+)/gm)].map((m) => m[1]));
+for (const m of readFileSync(path.join(apiDir, 'model.ts'), 'utf8').matchAll(/^export (?:interface|type|const) (\w+)/gm)) {
+  if (generated.has(m[1])) problems.push(`src/api/model.ts declares ${m[1]}, which the server's contract already defines (src/api/types.ts)`);
+}
+
+if (problems.length > 0) {
+  for (const p of problems) console.error(`check-api-routes: ${p}`);
   process.exit(1);
 }
-console.log(`check-api-routes: ${calls.length} API calls, all documented in docs/openapi.json`);
+console.log(`check-api-routes: ${calls.length} API calls documented; ${lines.length} typed answers checked against the server's schemas`);

@@ -1,6 +1,6 @@
 import type { ComponentType } from 'react';
 import type { RouteObject } from 'react-router';
-import type { Permission } from './api/types';
+import type { Permission } from './api/model';
 import { AuthedLayout, RequirePermission } from './auth/RequireAuth';
 import { RouteError } from './components/RouteError';
 

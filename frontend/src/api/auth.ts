@@ -1,24 +1,31 @@
 import { expectArray, expectShape, request, setCsrfToken } from './client';
 import type {
+  AdminUsersCheck,
+  BackupCodes,
+  LoginAnswer,
+  ProfileAnswer,
+  SessionList,
   LoginNeedsTfa,
   LoginSuccess,
   OidcConfig,
   Profile,
-  RolePermissions,
+  RoleWithScope,
   Session,
   TfaSetup,
   TfaStatus,
   User,
-} from './types';
+} from './model';
 
-function loginAnswer(body: unknown, what: string): LoginSuccess {
-  const ok = expectShape<LoginSuccess>(body, what, { user: 'object', csrf_token: 'string' });
-  setCsrfToken(ok.csrf_token);
-  return ok;
+/** Remembers the new session's CSRF token. */
+function loginAnswer(body: LoginSuccess): LoginSuccess {
+  setCsrfToken(body.csrf_token);
+  return body;
 }
 
+const LOGIN_FIELDS = { user: 'object', csrf_token: 'string' } as const;
+
 export async function checkAdminUsers(): Promise<boolean> {
-  const body = expectShape<{ hasAdminUsers: boolean }>(
+  const body = expectShape<AdminUsersCheck>(
     await request('/api/v1/auth/check-admin-users'),
     'check-admin-users',
     { hasAdminUsers: 'boolean' },
@@ -35,25 +42,28 @@ export interface SetupAdminInput {
 }
 
 export async function setupAdmin(input: SetupAdminInput): Promise<LoginSuccess> {
-  return loginAnswer(await request('/api/v1/auth/setup-admin', { method: 'POST', body: input, allow401: true }), 'setup-admin');
+  return loginAnswer(expectShape<LoginSuccess>(await request('/api/v1/auth/setup-admin', { method: 'POST', body: input, allow401: true }), 'setup-admin', LOGIN_FIELDS));
 }
 
 export async function login(username: string, password: string): Promise<LoginSuccess | LoginNeedsTfa> {
-  const body = await request('/api/v1/auth/login', { method: 'POST', body: { username, password }, allow401: true });
-  if (typeof body === 'object' && body !== null && (body as Record<string, unknown>).requiresTfa === true) {
+  const body = expectShape<LoginAnswer>(await request('/api/v1/auth/login', { method: 'POST', body: { username, password }, allow401: true }), 'login');
+  if ('requiresTfa' in body && body.requiresTfa) {
     return expectShape<LoginNeedsTfa>(body, 'login (tfa)', { tfa_ticket: 'string' });
   }
-  return loginAnswer(body, 'login');
+  return loginAnswer(expectShape<LoginSuccess>(body, 'login', LOGIN_FIELDS));
 }
 
 export async function verifyTfa(ticket: string, token: string, rememberMe: boolean): Promise<LoginSuccess> {
   return loginAnswer(
-    await request('/api/v1/auth/verify-tfa', {
-      method: 'POST',
-      body: { tfa_ticket: ticket, token, remember_me: rememberMe },
-      allow401: true,
-    }),
-    'verify-tfa',
+    expectShape<LoginSuccess>(
+      await request('/api/v1/auth/verify-tfa', {
+        method: 'POST',
+        body: { tfa_ticket: ticket, token, remember_me: rememberMe },
+        allow401: true,
+      }),
+      'verify-tfa',
+      LOGIN_FIELDS,
+    ),
   );
 }
 
@@ -68,7 +78,7 @@ export async function logout(): Promise<void> {
 
 /** The signed-in user with permissions; a 401 means nobody is signed in. */
 export async function getProfile(signal?: AbortSignal): Promise<Profile> {
-  const body = expectShape<{ user: unknown }>(
+  const body = expectShape<ProfileAnswer>(
     await request('/api/v1/auth/profile', { allow401: true, ...(signal ? { signal } : {}) }),
     'profile',
     { user: 'object' },
@@ -85,7 +95,7 @@ export async function changePassword(currentPassword: string, newPassword: strin
 }
 
 export async function listSessions(): Promise<Session[]> {
-  const body = expectShape<{ sessions: Session[] }>(await request('/api/v1/auth/sessions'), 'sessions', { sessions: 'array' });
+  const body = expectShape<SessionList>(await request('/api/v1/auth/sessions'), 'sessions', { sessions: 'array' });
   return body.sessions;
 }
 
@@ -106,7 +116,7 @@ export async function startTfaSetup(): Promise<TfaSetup> {
 }
 
 export async function verifyTfaSetup(token: string): Promise<string[]> {
-  const body = expectShape<{ backupCodes: string[] }>(
+  const body = expectShape<BackupCodes>(
     await request('/api/v1/tfa/verify-setup', { method: 'POST', body: { token } }),
     'tfa/verify-setup',
     { backupCodes: 'array' },
@@ -150,11 +160,11 @@ export async function resetUserPassword(id: string, newPassword: string): Promis
   await request(`/api/v1/auth/admin/users/${encodeURIComponent(id)}/reset-password`, { method: 'POST', body: { newPassword } });
 }
 
-export async function listRoles(): Promise<RolePermissions[]> {
-  return expectArray<RolePermissions>(await request('/api/v1/permissions/roles'), 'permissions/roles');
+export async function listRoles(): Promise<RoleWithScope[]> {
+  return expectArray<RoleWithScope>(await request('/api/v1/permissions/roles'), 'permissions/roles');
 }
 
-export async function saveRole(role: string, flags: Partial<RolePermissions>): Promise<void> {
+export async function saveRole(role: string, flags: Partial<RoleWithScope>): Promise<void> {
   await request(`/api/v1/permissions/roles/${encodeURIComponent(role)}`, { method: 'PUT', body: flags });
 }
 

@@ -1,4 +1,4 @@
-import type { ApiErrorBody } from './types';
+import type { ApiErrorBody } from './model';
 
 /** Codes the client itself produces when there is no server error body to read. */
 export const CLIENT_ERROR_CODES = {

@@ -1,25 +1,33 @@
 import { expectShape, queryString, request } from './client';
 import type {
+  Branding,
   CreatedHost,
   DashboardCardPref,
+  DashboardLayout,
   DashboardStats,
-  HistoryEntry,
+  GroupDeleted,
+  HistoryPage,
   HostDetail,
   HostGroup,
   HostGroupDetail,
+  HostGroupList,
   HostList,
-  HostPackage,
+  HostPackageList,
+  HostRepository,
+  HostRepositoryList,
   HostView,
+  HostViewList,
   PackageDetail,
-  PackageHost,
-  PackageListItem,
-  Pagination,
-  Repository,
-  RepositoryHost,
+  PackageDetailView,
+  PackageList,
+  RepositoryDetail,
+  RepositoryList,
   Settings,
   TrendPoint,
+  Trends,
+  Updated,
   WsStatus,
-} from './types';
+} from './model';
 
 type Params = Record<string, string | number | boolean | undefined | null>;
 const id = encodeURIComponent;
@@ -49,37 +57,37 @@ export async function getHost(hostId: string, signal?: AbortSignal): Promise<Hos
   });
 }
 
-export async function listHostPackages(hostId: string, params: Params): Promise<{ packages: HostPackage[]; pagination: Pagination }> {
-  return expectShape(await request(`/api/v1/hosts/${id(hostId)}/packages${queryString(params)}`), 'host packages', {
+export async function listHostPackages(hostId: string, params: Params): Promise<HostPackageList> {
+  return expectShape<HostPackageList>(await request(`/api/v1/hosts/${id(hostId)}/packages${queryString(params)}`), 'host packages', {
     packages: 'array',
     pagination: 'object',
   });
 }
 
-export async function listHostRepositories(hostId: string): Promise<Repository[]> {
-  const body = expectShape<{ repositories: Repository[] }>(await request(`/api/v1/hosts/${id(hostId)}/repositories`), 'host repositories', {
+export async function listHostRepositories(hostId: string): Promise<HostRepository[]> {
+  const body = expectShape<HostRepositoryList>(await request(`/api/v1/hosts/${id(hostId)}/repositories`), 'host repositories', {
     repositories: 'array',
   });
   return body.repositories;
 }
 
-export async function listHostHistory(hostId: string, params: Params): Promise<{ history: HistoryEntry[]; pagination: Pagination }> {
-  return expectShape(await request(`/api/v1/hosts/${id(hostId)}/history${queryString(params)}`), 'host history', {
+export async function listHostHistory(hostId: string, params: Params): Promise<HistoryPage> {
+  return expectShape<HistoryPage>(await request(`/api/v1/hosts/${id(hostId)}/history${queryString(params)}`), 'host history', {
     history: 'array',
     pagination: 'object',
   });
 }
 
 export async function setFriendlyName(hostId: string, friendlyName: string): Promise<HostDetail> {
-  return (await request(`/api/v1/hosts/${id(hostId)}/friendly-name`, { method: 'PATCH', body: { friendly_name: friendlyName } })) as HostDetail;
+  return expectShape<HostDetail>(await request(`/api/v1/hosts/${id(hostId)}/friendly-name`, { method: 'PATCH', body: { friendly_name: friendlyName } }), 'friendly-name');
 }
 
 export async function setNotes(hostId: string, notes: string): Promise<HostDetail> {
-  return (await request(`/api/v1/hosts/${id(hostId)}/notes`, { method: 'PATCH', body: { notes } })) as HostDetail;
+  return expectShape<HostDetail>(await request(`/api/v1/hosts/${id(hostId)}/notes`, { method: 'PATCH', body: { notes } }), 'notes');
 }
 
 export async function setHostGroups(hostId: string, groupIds: string[]): Promise<HostDetail> {
-  return (await request(`/api/v1/hosts/${id(hostId)}/groups`, { method: 'PUT', body: { group_ids: groupIds } })) as HostDetail;
+  return expectShape<HostDetail>(await request(`/api/v1/hosts/${id(hostId)}/groups`, { method: 'PUT', body: { group_ids: groupIds } }), 'groups');
 }
 
 export async function regenerateCredentials(hostId: string): Promise<CreatedHost> {
@@ -91,7 +99,7 @@ export async function regenerateCredentials(hostId: string): Promise<CreatedHost
 
 /** Adds, removes or replaces groups on many hosts in one transaction. */
 export async function bulkSetGroups(hostIds: string[], groupIds: string[], mode: 'add' | 'remove' | 'replace'): Promise<number> {
-  const body = expectShape<{ updated: number }>(
+  const body = expectShape<Updated>(
     await request('/api/v1/hosts/bulk/groups', { method: 'PUT', body: { host_ids: hostIds, group_ids: groupIds, mode } }),
     'hosts/bulk/groups',
     { updated: 'number' },
@@ -122,7 +130,7 @@ export function exportUrl(kind: 'hosts' | 'packages', format: 'csv' | 'json', pa
 // Host groups
 
 export async function listGroups(signal?: AbortSignal): Promise<HostGroup[]> {
-  const body = expectShape<{ groups: HostGroup[] }>(await request('/api/v1/host-groups', signal ? { signal } : {}), 'host-groups', {
+  const body = expectShape<HostGroupList>(await request('/api/v1/host-groups', signal ? { signal } : {}), 'host-groups', {
     groups: 'array',
   });
   return body.groups;
@@ -139,65 +147,49 @@ export interface GroupInput {
 }
 
 export async function createGroup(input: GroupInput): Promise<HostGroup> {
-  return (await request('/api/v1/host-groups', { method: 'POST', body: input })) as HostGroup;
+  return expectShape<HostGroup>(await request('/api/v1/host-groups', { method: 'POST', body: input }), 'create group');
 }
 
 export async function updateGroup(groupId: string, input: GroupInput): Promise<HostGroup> {
-  return (await request(`/api/v1/host-groups/${id(groupId)}`, { method: 'PUT', body: input })) as HostGroup;
+  return expectShape<HostGroup>(await request(`/api/v1/host-groups/${id(groupId)}`, { method: 'PUT', body: input }), 'update group');
 }
 
-export async function deleteGroup(groupId: string): Promise<{ hosts_detached: number }> {
-  return expectShape(await request(`/api/v1/host-groups/${id(groupId)}`, { method: 'DELETE' }), 'delete group');
+export async function deleteGroup(groupId: string): Promise<GroupDeleted> {
+  return expectShape<GroupDeleted>(await request(`/api/v1/host-groups/${id(groupId)}`, { method: 'DELETE' }), 'delete group');
 }
 
 // Packages
 
-export async function listPackages(params: Params, signal?: AbortSignal): Promise<{ packages: PackageListItem[]; pagination: Pagination }> {
-  return expectShape(await request(`/api/v1/packages${queryString(params)}`, signal ? { signal } : {}), 'packages', {
+export async function listPackages(params: Params, signal?: AbortSignal): Promise<PackageList> {
+  return expectShape<PackageList>(await request(`/api/v1/packages${queryString(params)}`, signal ? { signal } : {}), 'packages', {
     packages: 'array',
     pagination: 'object',
   });
 }
 
-function num(v: unknown): number | null {
-  return typeof v === 'number' ? v : null;
-}
-
 /** `GET /api/v1/packages/{id}`: the list item's counts (`hosts` is the count) plus `versions`, `installations` and `pagination`. */
-export async function getPackage(packageId: string, params: Params): Promise<PackageDetail> {
-  const raw = expectShape<Record<string, unknown>>(await request(`/api/v1/packages/${id(packageId)}${queryString(params)}`), 'package', {
+export async function getPackage(packageId: string, params: Params): Promise<PackageDetailView> {
+  const raw = expectShape<PackageDetail>(await request(`/api/v1/packages/${id(packageId)}${queryString(params)}`), 'package', {
     name: 'string',
     versions: 'array',
     installations: 'array',
   });
-  return {
-    id: String(raw.id),
-    name: String(raw.name),
-    description: (raw.description as string | null | undefined) ?? null,
-    category: (raw.category as string | null | undefined) ?? null,
-    latest_version: (raw.latest_version as string | null | undefined) ?? null,
-    host_count: num(raw.hosts),
-    outdated_hosts: num(raw.outdated_hosts),
-    security_hosts: num(raw.security_hosts),
-    is_security_update: raw.is_security_update === true,
-    versions: raw.versions as PackageDetail['versions'],
-    hosts: raw.installations as PackageHost[],
-    pagination: typeof raw.pagination === 'object' && raw.pagination !== null ? (raw.pagination as Pagination) : null,
-  };
+  const { hosts: hostCount, installations, ...rest } = raw;
+  return { ...rest, host_count: hostCount, hosts: installations };
 }
 
 // Repositories
 
-export async function listRepositories(params: Params, signal?: AbortSignal): Promise<{ repositories: Repository[]; pagination: Pagination }> {
-  return expectShape(await request(`/api/v1/repositories${queryString(params)}`, signal ? { signal } : {}), 'repositories', {
+export async function listRepositories(params: Params, signal?: AbortSignal): Promise<RepositoryList> {
+  return expectShape<RepositoryList>(await request(`/api/v1/repositories${queryString(params)}`, signal ? { signal } : {}), 'repositories', {
     repositories: 'array',
     pagination: 'object',
   });
 }
 
 /** `GET /api/v1/repositories/{id}`: the list item plus `host_list`. */
-export async function getRepository(repoId: string): Promise<Repository & { host_list: RepositoryHost[] }> {
-  return expectShape<Repository & { host_list: RepositoryHost[] }>(await request(`/api/v1/repositories/${id(repoId)}`), 'repository', {
+export async function getRepository(repoId: string): Promise<RepositoryDetail> {
+  return expectShape<RepositoryDetail>(await request(`/api/v1/repositories/${id(repoId)}`), 'repository', {
     name: 'string',
     host_list: 'array',
   });
@@ -214,21 +206,21 @@ export async function getDashboardStats(signal?: AbortSignal): Promise<Dashboard
 
 /** Trend points, oldest first; `scoped` when the caller's role is limited to host groups (fleet-wide snapshots are not shown then). */
 export async function getTrends(days: number, signal?: AbortSignal): Promise<{ points: TrendPoint[]; scoped: boolean }> {
-  const body = expectShape<{ points: TrendPoint[]; scoped?: boolean }>(
+  const body = expectShape<Trends>(
     await request(`/api/v1/dashboard/trends?days=${days}`, signal ? { signal } : {}),
     'dashboard/trends',
     { points: 'array' },
   );
-  return { points: body.points, scoped: body.scoped === true };
+  return { points: body.points, scoped: body.scoped };
 }
 
 export async function getDashboardLayout(): Promise<DashboardCardPref[]> {
-  const body = expectShape<{ layout: DashboardCardPref[] }>(await request('/api/v1/dashboard-preferences'), 'dashboard-preferences', { layout: 'array' });
+  const body = expectShape<DashboardLayout>(await request('/api/v1/dashboard-preferences'), 'dashboard-preferences', { layout: 'array' });
   return body.layout;
 }
 
 export async function saveDashboardLayout(layout: DashboardCardPref[]): Promise<DashboardCardPref[]> {
-  const body = expectShape<{ layout: DashboardCardPref[] }>(
+  const body = expectShape<DashboardLayout>(
     await request('/api/v1/dashboard-preferences', { method: 'PUT', body: { layout } }),
     'dashboard-preferences',
     { layout: 'array' },
@@ -240,12 +232,6 @@ export async function saveDashboardLayout(layout: DashboardCardPref[]): Promise<
 
 export async function getSettings(): Promise<Settings> {
   return expectShape<Settings>(await request('/api/v1/settings'), 'settings', { server_url: 'string' });
-}
-
-export interface Branding {
-  branding_name: string;
-  has_logo: boolean;
-  logo_updated_at: string | null;
 }
 
 /** Public: the name and whether a logo exists (the login page shows them). */
@@ -273,7 +259,7 @@ export async function updateSettings(input: Partial<Settings>): Promise<Settings
 // Saved host-table views
 
 export async function listHostViews(): Promise<HostView[]> {
-  const body = expectShape<{ views: HostView[] }>(await request('/api/v1/hosts/views'), 'hosts/views', { views: 'array' });
+  const body = expectShape<HostViewList>(await request('/api/v1/hosts/views'), 'hosts/views', { views: 'array' });
   return body.views;
 }
 

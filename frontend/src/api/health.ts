@@ -1,5 +1,5 @@
 import { invalidResponse, request } from './client';
-import type { HealthOk } from './types';
+import type { HealthOk } from './model';
 
 function isHealthOk(value: unknown): value is HealthOk {
   if (typeof value !== 'object' || value === null) return false;

@@ -1,5 +1,5 @@
 import { expectArray, expectShape, request } from './client';
-import type { CreatedIntegrationToken, IntegrationToken, TokenInput } from './types';
+import type { CreatedIntegrationToken, IntegrationToken, TokenCreated, TokenInput, TokenUpdated } from './model';
 
 // Integration / auto-enrollment tokens (docs/integrations.md), `can_manage_settings`.
 
@@ -12,13 +12,13 @@ export async function listTokens(signal?: AbortSignal): Promise<IntegrationToken
 }
 
 export async function createToken(input: TokenInput): Promise<{ token: CreatedIntegrationToken; warning?: string }> {
-  const body = expectShape<{ token: unknown; warning?: string }>(await request(BASE, { method: 'POST', body: input }), 'create token', { token: 'object' });
+  const body = expectShape<TokenCreated>(await request(BASE, { method: 'POST', body: input }), 'create token', { token: 'object' });
   const token = expectShape<CreatedIntegrationToken>(body.token, 'create token', { id: 'string', token_key: 'string', token_secret: 'string' });
-  return body.warning === undefined ? { token } : { token, warning: body.warning };
+  return { token, warning: body.warning };
 }
 
 export async function updateToken(tokenId: string, input: TokenInput): Promise<IntegrationToken> {
-  const body = expectShape<{ token: unknown }>(await request(`${BASE}/${encodeURIComponent(tokenId)}`, { method: 'PATCH', body: input }), 'update token', {
+  const body = expectShape<TokenUpdated>(await request(`${BASE}/${encodeURIComponent(tokenId)}`, { method: 'PATCH', body: input }), 'update token', {
     token: 'object',
   });
   return expectShape<IntegrationToken>(body.token, 'update token', { id: 'string', is_active: 'boolean' });

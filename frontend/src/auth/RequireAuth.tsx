@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { Navigate, useLocation } from 'react-router';
 import { ApiError, errorMessage } from '../api/errors';
-import type { Permission } from '../api/types';
+import type { Permission } from '../api/model';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { Layout } from '../components/Layout';
 import { Loading } from '../components/ui';

@@ -1,7 +1,7 @@
 import { queryOptions } from '@tanstack/react-query';
 import { createContext, useContext } from 'react';
 import { getProfile } from '../api/auth';
-import type { Permission, Profile } from '../api/types';
+import type { Permission, Profile } from '../api/model';
 
 export const ME_KEY = ['me'] as const;
 

@@ -1,4 +1,4 @@
-import type { TrendPoint } from '../api/types';
+import type { TrendPoint } from '../api/model';
 
 export interface Series {
   key: keyof Omit<TrendPoint, 'timestamp'>;

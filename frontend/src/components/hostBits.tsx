@@ -1,4 +1,4 @@
-import type { EffectiveStatus, GroupRef, ReportingState } from '../api/types';
+import type { EffectiveStatus, GroupRef, ReportingState } from '../api/model';
 import { Badge } from './ui';
 
 export function StatusBadge({ status, reporting }: { status: EffectiveStatus; reporting?: ReportingState | null }) {

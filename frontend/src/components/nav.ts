@@ -1,4 +1,4 @@
-import type { Permission, Profile } from '../api/types';
+import type { Permission, Profile } from '../api/model';
 
 export interface NavItem {
   to: string;

@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { createHostView, deleteHostView, listHostViews } from '../api/fleet';
 import { errorMessage } from '../api/errors';
-import type { HostView } from '../api/types';
+import type { HostView } from '../api/model';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { Button, Field, Modal, selectClass } from '../components/ui';
 import type { TableState } from '../table/urlState';

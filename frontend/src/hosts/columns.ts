@@ -1,4 +1,4 @@
-import type { HostView } from '../api/types';
+import type { HostView } from '../api/model';
 
 /** Columns of the hosts table that can be hidden; the name column always shows. */
 export const HOST_COLUMNS = [

@@ -1,4 +1,4 @@
-import type { IntegrationType } from '../api/types';
+import type { IntegrationType } from '../api/model';
 
 // Ready-to-copy commands and configuration for a newly created token
 // (docs/integrations.md). Built from the server URL agents and tools must

@@ -3,7 +3,7 @@ import { useState, type SyntheticEvent } from 'react';
 import { Link } from 'react-router';
 import { createHost, getSettings, getWsStatus, listGroups } from '../api/fleet';
 import { errorMessage } from '../api/errors';
-import type { CreatedHost } from '../api/types';
+import type { CreatedHost } from '../api/model';
 import { useCan } from '../auth/session';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { GroupChip } from '../components/hostBits';

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { getDashboardLayout, getDashboardStats, getTrends, saveDashboardLayout } from '../api/fleet';
 import { errorMessage } from '../api/errors';
-import type { DashboardCardPref, DashboardStats } from '../api/types';
+import type { DashboardCardPref, DashboardStats } from '../api/model';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate } from '../components/format';
 import { TrendChart, type Series } from '../components/TrendChart';

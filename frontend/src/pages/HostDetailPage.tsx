@@ -16,7 +16,7 @@ import {
   setNotes,
 } from '../api/fleet';
 import { ApiError, errorMessage } from '../api/errors';
-import type { CreatedHost, HostDetail } from '../api/types';
+import type { CreatedHost, DiskInfo, HostDetail } from '../api/model';
 import { useCan } from '../auth/session';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate, formatRelative, osLabel } from '../components/format';
@@ -246,8 +246,8 @@ function AgentConnection({ host }: { host: HostDetail }) {
             ['State', <span key="c" className="inline-flex items-center gap-2"><ConnectedDot connected={s.connected} />{s.connected ? (s.secure ? 'connected (TLS)' : 'connected') : 'not connected'}</span>],
             ['Connected since', s.connected ? formatDate(s.connected_at) : '—'],
             ['Gone for', s.disconnected_seconds_ago !== null ? `${s.disconnected_seconds_ago} s` : '—'],
-            ['Agent version', s.agent_version ?? host.agent?.version ?? '—'],
-            ['Capabilities', s.capabilities?.length ? s.capabilities.join(', ') : '—'],
+            ['Agent version', s.agent_version ?? host.agent.version ?? '—'],
+            ['Capabilities', s.capabilities.length ? s.capabilities.join(', ') : '—'],
           ]}
         />
       ) : ws.isPending ? (
@@ -353,11 +353,11 @@ function System({ host }: { host: HostDetail }) {
       <Card title="Hardware">
         <Dl
           rows={[
-            ['CPU', hw?.cpu_model],
-            ['Cores', hw?.cpu_cores ?? null],
-            ['RAM', hw?.ram_installed != null ? `${hw.ram_installed} GB` : null],
-            ['Swap', hw?.swap_size != null ? `${hw.swap_size} GB` : null],
-            ['Load average', hw?.load_average?.join(' / ') ?? null],
+            ['CPU', hw.cpu_model],
+            ['Cores', hw.cpu_cores ?? null],
+            ['RAM', hw.ram_installed != null ? `${hw.ram_installed} GB` : null],
+            ['Swap', hw.swap_size != null ? `${hw.swap_size} GB` : null],
+            ['Load average', hw.load_average?.join(' / ') ?? null],
           ]}
         />
       </Card>
@@ -373,16 +373,16 @@ function Network({ host }: { host: HostDetail }) {
         <Dl
           rows={[
             ['IP', host.ip],
-            ['Gateway', n?.gateway_ip],
-            ['DNS servers', n?.dns_servers?.join(', ') ?? null],
-            ['Primary interface', n?.primary_interface],
+            ['Gateway', n.gateway_ip],
+            ['DNS servers', n.dns_servers?.join(', ') ?? null],
+            ['Primary interface', n.primary_interface],
           ]}
         />
       </Card>
       <Card title="Interfaces">
-        {!n?.interfaces?.length ? <p className="text-sm text-slate-500">No interface data yet.</p> : null}
+        {!n.interfaces?.length ? <p className="text-sm text-slate-500">No interface data yet.</p> : null}
         <div className="grid gap-3 md:grid-cols-2">
-          {n?.interfaces?.map((i) => (
+          {n.interfaces?.map((i) => (
             <div key={i.name} className="rounded border border-slate-200 p-3 text-sm dark:border-slate-800">
               <div className="flex items-center justify-between">
                 <span className="font-medium">{i.name}</span>
@@ -415,27 +415,30 @@ function cellText(v: unknown): string {
 }
 
 function Disks({ host }: { host: HostDetail }) {
-  const disks = host.hardware?.disk_details ?? [];
+  const disks = host.hardware.disk_details ?? [];
   if (disks.length === 0) return <Card><p className="text-sm text-slate-500">No disk data yet.</p></Card>;
-  const cols = [...new Set(disks.flatMap((d) => Object.keys(d)))];
+  const cols: [keyof DiskInfo, string][] = [
+    ['name', 'Device'],
+    ['mountpoint', 'Mount point'],
+    ['size', 'Size'],
+  ];
   return (
     <Card>
       <div className="overflow-x-auto">
         <table className={tableClass}>
           <thead>
             <tr>
-              {cols.map((c) => (
-                <th key={c} className={thClass}>{c}</th>
+              {cols.map(([c, label]) => (
+                <th key={c} className={thClass}>{label}</th>
               ))}
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
             {disks.map((d, i) => (
               <tr key={i}>
-                {cols.map((c) => {
-                  const v = d[c];
-                  return <td key={c} className={tdClass}>{cellText(v)}</td>;
-                })}
+                {cols.map(([c]) => (
+                  <td key={c} className={tdClass}>{cellText(d[c])}</td>
+                ))}
               </tr>
             ))}
           </tbody>
@@ -487,7 +490,7 @@ function Packages({ hostId }: { hostId: string }) {
                   <Link to={`/packages/${p.id}`} className="font-medium text-blue-700 hover:underline dark:text-blue-400">{p.name}</Link>
                   {p.description ? <div className="max-w-md truncate text-xs text-slate-500">{p.description}</div> : null}
                 </td>
-                <td className={`${tdClass} font-mono text-xs`}>{p.current_version ?? '—'}</td>
+                <td className={`${tdClass} font-mono text-xs`}>{p.current_version || '—'}</td>
                 <td className={`${tdClass} font-mono text-xs`}>{p.needs_update ? (p.available_version ?? '—') : ''}</td>
                 <td className={tdClass}>{p.needs_update ? <Badge color="amber">update</Badge> : null}</td>
                 <td className={tdClass}>{p.is_security_update ? <Badge color="red">security</Badge> : null}</td>
@@ -533,7 +536,7 @@ function Repositories({ hostId }: { hostId: string }) {
               <td className={tdClass}>{[r.distribution, r.components].filter(Boolean).join(' ')}</td>
               <td className={tdClass}>{r.repo_type}</td>
               <td className={tdClass}>
-                {r.is_enabled === false ? <Badge>disabled</Badge> : <Badge color="green">enabled</Badge>} {r.is_secure ? <Badge color="blue">https</Badge> : <Badge color="amber">http</Badge>}
+                {!r.is_enabled ? <Badge>disabled</Badge> : <Badge color="green">enabled</Badge>} {r.is_secure ? <Badge color="blue">https</Badge> : <Badge color="amber">http</Badge>}
               </td>
             </tr>
           ))}
@@ -577,18 +580,18 @@ function History({ hostId }: { hostId: string }) {
           {history.data.history.map((e) => (
             <tr key={e.id}>
               <td className={`${tdClass} whitespace-nowrap`}>{formatDate(e.timestamp)}</td>
-              <td className={tdClass}>{e.report_type ?? '—'}</td>
+              <td className={tdClass}>{e.report_type || '—'}</td>
               <td className={tdClass}>
                 {e.status === 'success' ? <Badge color="green">{e.status}</Badge> : <Badge color="red">{e.status}</Badge>}
                 {e.error_message ? <div className="text-xs text-red-600">{e.error_message}</div> : null}
               </td>
-              <td className={`${tdClass} tabular-nums`}>{e.total_packages ?? '—'}</td>
+              <td className={`${tdClass} tabular-nums`}>{e.total_packages}</td>
               <td className={`${tdClass} tabular-nums`}>
-                {e.packages_count ?? '—'} / {e.security_count ?? '—'}
+                {e.packages_count} / {e.security_count}
               </td>
-              <td className={`${tdClass} tabular-nums`}>{e.payload_size_kb != null ? `${e.payload_size_kb} KB` : '—'}</td>
+              <td className={`${tdClass} tabular-nums`}>{`${e.payload_size_kb} KB`}</td>
               <td className={`${tdClass} tabular-nums`}>
-                {e.execution_time ?? '—'} ms / {e.agent_execution_ms ?? '—'} ms
+                {e.execution_time} ms / {e.agent_execution_ms ?? '—'} ms
               </td>
               <td className={`${tdClass} text-xs`}>
                 {e.sections_sent?.join(', ') ?? ''}

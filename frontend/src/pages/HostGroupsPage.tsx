@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { createGroup, deleteGroup, getGroup, listGroups, updateGroup } from '../api/fleet';
 import { errorMessage } from '../api/errors';
-import type { HostGroup } from '../api/types';
+import type { HostGroup } from '../api/model';
 import { useCan } from '../auth/session';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { osLabel } from '../components/format';

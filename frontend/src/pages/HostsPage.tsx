@@ -11,7 +11,7 @@ import { ConnectedDot, GroupChips, StatusBadge } from '../components/hostBits';
 import { Badge, Button, Card, PageHeader, selectClass, tableClass, tdClass, thClass } from '../components/ui';
 import { HOST_COLUMNS, columnsParam, readColumns, type HostColumn } from '../hosts/columns';
 import { HostViews } from '../hosts/HostViews';
-import type { HostListItem } from '../api/types';
+import type { HostListItem } from '../api/model';
 import { FilterSelect, Pager, SearchBox, SortHeader } from '../table/TableParts';
 import { YES_NO, apiParams, useTableState, type TableSpec } from '../table/urlState';
 

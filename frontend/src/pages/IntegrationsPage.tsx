@@ -3,7 +3,7 @@ import { useId, useState, type SyntheticEvent } from 'react';
 import { errorMessage } from '../api/errors';
 import { getSettings, listGroups } from '../api/fleet';
 import { createToken, deleteToken, listTokens, updateToken } from '../api/integrations';
-import type { CreatedIntegrationToken, IntegrationToken, IntegrationType, TokenInput, TokenScopes } from '../api/types';
+import type { CreatedIntegrationToken, IntegrationToken, IntegrationType, TokenInput, TokenScopes } from '../api/model';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate, formatRelative } from '../components/format';
 import { Badge, Button, Card, ConfirmDialog, CopyButton, Field, Loading, Modal, PageHeader, inputClass, selectClass, tableClass, tdClass, thClass } from '../components/ui';

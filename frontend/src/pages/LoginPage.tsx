@@ -90,7 +90,7 @@ export default function LoginPage() {
     }
   }
 
-  const localDisabled = oidc.data?.enabled === true && oidc.data.disableLocalAuth;
+  const localDisabled = oidc.data?.enabled === true && oidc.data.disableLocalAuth === true;
 
   if (ticket) {
     return (

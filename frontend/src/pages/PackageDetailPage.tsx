@@ -38,9 +38,9 @@ export default function PackageDetailPage() {
       <Card title="Installed versions">
         <ul className="space-y-2 text-sm" aria-label="Installed versions">
           {p.versions.map((v) => (
-            <li key={v.version ?? 'unknown'}>
+            <li key={v.version}>
               <div className="flex justify-between font-mono text-xs">
-                <span>{v.version ?? 'unknown'}</span>
+                <span>{v.version || 'unknown'}</span>
                 <span className="tabular-nums">{v.hosts} host{v.hosts === 1 ? '' : 's'}</span>
               </div>
               <div className="mt-1 h-1.5 rounded bg-slate-100 dark:bg-slate-800">
@@ -70,7 +70,7 @@ export default function PackageDetailPage() {
                     {h.hostname ? <div className="text-xs text-slate-500">{h.hostname}</div> : null}
                   </td>
                   <td className={tdClass}>{osLabel(h)}</td>
-                  <td className={`${tdClass} font-mono text-xs`}>{h.current_version ?? '—'}</td>
+                  <td className={`${tdClass} font-mono text-xs`}>{h.current_version || '—'}</td>
                   <td className={`${tdClass} font-mono text-xs`}>{h.needs_update ? (h.available_version ?? '—') : ''}</td>
                   <td className={tdClass}>
                     {h.needs_update ? <Badge color={h.is_security_update ? 'red' : 'amber'}>{h.is_security_update ? 'security update' : 'update'}</Badge> : <Badge color="green">current</Badge>}
@@ -80,7 +80,7 @@ export default function PackageDetailPage() {
             </tbody>
           </table>
         </div>
-        {p.pagination ? <Pager pagination={p.pagination} state={state} onChange={update} /> : null}
+        <Pager pagination={p.pagination} state={state} onChange={update} />
       </Card>
     </div>
   );

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useState, type SyntheticEvent } from 'react';
 import { changePassword, disableTfa, getTfaStatus, listSessions, revokeOtherSessions, revokeSession, startTfaSetup, updateProfile, verifyTfaSetup } from '../api/auth';
 import { errorMessage } from '../api/errors';
-import type { TfaSetup } from '../api/types';
+import type { TfaSetup } from '../api/model';
 import { ME_KEY, useMe } from '../auth/session';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate, formatRelative } from '../components/format';

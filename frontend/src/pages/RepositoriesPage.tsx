@@ -48,8 +48,8 @@ export default function RepositoriesPage() {
                   <td className={tdClass}>{[r.distribution, r.components].filter(Boolean).join(' ')}</td>
                   <td className={tdClass}>{r.repo_type}</td>
                   <td className={`${tdClass} text-right tabular-nums`}>
-                    {r.hosts ?? '—'}
-                    {r.enabled_hosts !== undefined && r.enabled_hosts !== r.hosts ? <span className="text-xs text-slate-500"> ({r.enabled_hosts} enabled)</span> : null}
+                    {r.hosts}
+                    {r.enabled_hosts !== r.hosts ? <span className="text-xs text-slate-500"> ({r.enabled_hosts} enabled)</span> : null}
                   </td>
                   <td className={tdClass}>
                     {r.is_secure ? <Badge color="blue">https</Badge> : <Badge color="amber">http</Badge>} {r.is_active ? null : <Badge>inactive</Badge>}

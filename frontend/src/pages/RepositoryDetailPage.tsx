@@ -22,11 +22,11 @@ export default function RepositoryDetailPage() {
       <Card title="Repository">
         <dl className="grid grid-cols-[10rem_1fr] gap-y-1.5 text-sm">
           <dt className="text-slate-500">Distribution</dt>
-          <dd>{r.distribution ?? '—'}</dd>
+          <dd>{r.distribution || '—'}</dd>
           <dt className="text-slate-500">Components</dt>
-          <dd>{r.components ?? '—'}</dd>
+          <dd>{r.components || '—'}</dd>
           <dt className="text-slate-500">Type</dt>
-          <dd>{r.repo_type ?? '—'}</dd>
+          <dd>{r.repo_type || '—'}</dd>
           <dt className="text-slate-500">Flags</dt>
           <dd>
             {r.is_secure ? <Badge color="blue">https</Badge> : <Badge color="amber">http</Badge>} {r.is_active ? <Badge color="green">active</Badge> : <Badge>inactive</Badge>}

@@ -1,6 +1,6 @@
 import { screen, waitFor } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import { PERMISSIONS } from '../api/types';
+import { PERMISSIONS } from '../api/model';
 import { json, stubFetch, withSession } from '../test/fetch';
 import { renderApp } from '../test/renderApp';
 

@@ -4,7 +4,7 @@ import { deleteRole, listRoles, saveRole } from '../api/auth';
 import { listGroups } from '../api/fleet';
 import { GroupChip } from '../components/hostBits';
 import { errorMessage } from '../api/errors';
-import { PERMISSIONS, type Permission, type RolePermissions } from '../api/types';
+import { PERMISSIONS, type Permission, type RoleWithScope } from '../api/model';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { Button, Card, ConfirmDialog, Field, Loading, Modal, PageHeader, thClass } from '../components/ui';
 import { useToast } from '../toast/context';
@@ -21,7 +21,7 @@ export default function RolesPage() {
   const [draft, setDraft] = useState<Draft>({});
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<string | null>(null);
-  const [scoping, setScoping] = useState<RolePermissions | null>(null);
+  const [scoping, setScoping] = useState<RoleWithScope | null>(null);
   const groups = useQuery({ queryKey: ['host-groups'], queryFn: ({ signal }) => listGroups(signal) });
   const queryClient = useQueryClient();
   const toast = useToast();
@@ -50,10 +50,10 @@ export default function RolesPage() {
     },
   });
 
-  function value(r: RolePermissions, p: Permission): boolean {
+  function value(r: RoleWithScope, p: Permission): boolean {
     return draft[r.role]?.[p] ?? r[p];
   }
-  function toggle(r: RolePermissions, p: Permission) {
+  function toggle(r: RoleWithScope, p: Permission) {
     const next = !value(r, p);
     const flags = Object.fromEntries(Object.entries({ ...draft[r.role], [p]: next }).filter(([k, v]) => !(k === p && v === r[p])));
     const d = Object.fromEntries(Object.entries({ ...draft, [r.role]: flags }).filter(([, f]) => Object.keys(f).length > 0));
@@ -120,7 +120,7 @@ export default function RolesPage() {
                 <tr>
                   <th scope="row" className="px-3 py-1.5 text-left font-normal">Host groups (scope)</th>
                   {roles.data.map((r) => {
-                    const ids = r.host_group_ids ?? [];
+                    const ids = r.host_group_ids;
                     const names = ids.map((id) => groups.data?.find((g) => g.id === id)?.name ?? '?');
                     return (
                       <td key={r.role} className="px-3 py-1.5 text-center text-xs">
@@ -187,8 +187,8 @@ function NewRole({ onClose }: { onClose: () => void }) {
   );
 }
 
-function ScopeDialog({ role, groups, onClose }: { role: RolePermissions; groups: { id: string; name: string; color: string }[]; onClose: () => void }) {
-  const [selected, setSelected] = useState<string[]>(role.host_group_ids ?? []);
+function ScopeDialog({ role, groups, onClose }: { role: RoleWithScope; groups: { id: string; name: string; color: string }[]; onClose: () => void }) {
+  const [selected, setSelected] = useState<string[]>(role.host_group_ids);
   const [error, setError] = useState<string | null>(null);
   const queryClient = useQueryClient();
   const toast = useToast();

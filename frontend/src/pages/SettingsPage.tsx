@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { deleteLogo, getSettings, logoUrl, updateSettings, uploadLogo } from '../api/fleet';
 import { errorMessage } from '../api/errors';
-import type { Settings } from '../api/types';
+import type { Settings } from '../api/model';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate } from '../components/format';
 import { Button, Card, Field, Loading, PageHeader, inputClass } from '../components/ui';
@@ -68,7 +68,7 @@ function SettingsForm({ settings }: { settings: Settings }) {
         <div className="grid gap-3 sm:grid-cols-[8rem_1fr_8rem]">
           <label className="space-y-1 text-sm font-medium">
             <span className="block">Protocol</span>
-            <select className={inputClass} value={form.server_protocol} onChange={(e) => setForm({ ...form, server_protocol: e.target.value as 'http' | 'https' })}>
+            <select className={inputClass} value={form.server_protocol} onChange={(e) => setForm({ ...form, server_protocol: e.target.value })}>
               <option>https</option>
               <option>http</option>
             </select>

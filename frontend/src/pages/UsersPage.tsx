@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type SyntheticEvent } from 'react';
 import { createUser, deleteUser, listRoles, listUsers, resetUserPassword, updateUser, type UserInput } from '../api/auth';
 import { errorMessage } from '../api/errors';
-import type { User } from '../api/types';
+import type { User } from '../api/model';
 import { displayName, useCan, useMe } from '../auth/session';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatRelative } from '../components/format';

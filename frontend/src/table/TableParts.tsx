@@ -1,5 +1,5 @@
 import { useEffect, useId, useState } from 'react';
-import type { Pagination } from '../api/types';
+import type { Pagination } from '../api/model';
 import { Button, inputClass, selectClass, thClass } from '../components/ui';
 import { PAGE_SIZES, toggleSort, type TableState } from './urlState';
 

@@ -45,7 +45,7 @@ export const HEALTH_DB_DOWN = {
   code: 'unavailable',
 } as const;
 
-type Perms = Partial<Record<import('../api/types').Permission, boolean>>;
+type Perms = Partial<Record<import('../api/model').Permission, boolean>>;
 
 /** The permissions of the built-in admin role (docs/auth.md). */
 export const ADMIN_PERMISSIONS: Perms = Object.fromEntries(
