@@ -49,7 +49,7 @@ pub fn severity_rank(s: &str) -> usize {
     SEVERITIES.iter().position(|x| *x == s).unwrap_or(0)
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Alert {
     pub id: Uuid,
     pub alert_type: String,
@@ -58,6 +58,7 @@ pub struct Alert {
     pub title: String,
     pub message: String,
     pub host_id: Option<Uuid>,
+    #[schema(value_type = Object)]
     pub metadata: SqlJson<Value>,
     pub assigned_to_user_id: Option<Uuid>,
     pub silenced_until: Option<DateTime<Utc>>,
@@ -73,7 +74,65 @@ const ALERT_COLS: &str = "id, alert_type, severity, status, title, message, host
     assigned_to_user_id, silenced_until, acknowledged_at, acknowledged_by, resolved_at, resolved_by, \
     created_at, updated_at";
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+/// One page of alerts, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AlertList {
+    pub alerts: Vec<Alert>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AlertDetail {
+    pub alert: Alert,
+    pub history: Vec<AlertHistoryEntry>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AlertHistoryEntry {
+    /// `created`, `acknowledged`, `assigned`, `silenced`, `resolved`, …
+    pub action: String,
+    pub user_id: Option<Uuid>,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AlertAnswer {
+    pub alert: Alert,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AlertConfigList {
+    pub config: Vec<AlertConfig>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AlertConfigAnswer {
+    pub config: AlertConfig,
+}
+
+/// Alert counts over the last `days` days (in the caller's host-group scope).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AlertSummary {
+    pub days: i64,
+    pub total: usize,
+    pub by_type: std::collections::BTreeMap<String, i64>,
+    pub by_severity: std::collections::BTreeMap<String, i64>,
+    /// Current totals by status, whatever their age.
+    pub by_status: std::collections::BTreeMap<String, i64>,
+    pub per_day: Vec<AlertDay>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AlertDay {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    pub by_severity: std::collections::BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AlertConfig {
     pub alert_type: String,
     pub enabled: bool,
@@ -81,6 +140,7 @@ pub struct AlertConfig {
     pub auto_assign_user_id: Option<Uuid>,
     pub auto_resolve: bool,
     pub retention_days: i64,
+    #[schema(value_type = Object)]
     pub metadata: SqlJson<Value>,
 }
 
@@ -246,7 +306,7 @@ struct ListQuery {
     path = "/api/v1/alerts",
     tag = "Alerts",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = AlertList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -254,7 +314,7 @@ async fn list(
     State(state): State<AppState>,
     u: CurrentUser,
     AppQuery(q): AppQuery<ListQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AlertList>> {
     let role = &u.session.user.role;
     const SQL: &str = concat!(
         "SELECT id, alert_type, severity, status, title, message, host_id, metadata, ",
@@ -279,9 +339,12 @@ async fn list(
             .bind(q.assigned_to).bind(q.host_id).bind(role).fetch_one(p).await?;
         (rows, total)
     });
-    Ok(Json(
-        json!({ "alerts": rows, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(AlertList {
+        alerts: rows,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 /// The alert if the caller's host-group scope covers it (else 404).
@@ -302,7 +365,7 @@ async fn scoped_get(state: &AppState, u: &CurrentUser, id: Uuid) -> AppResult<Al
     tag = "Alerts",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = AlertDetail),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -310,16 +373,21 @@ async fn detail(
     State(state): State<AppState>,
     u: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AlertDetail>> {
     let a = scoped_get(&state, &u, id).await?;
     const H: &str = "SELECT action, user_id, note, created_at FROM alert_history WHERE alert_id = $1 ORDER BY created_at, id";
     type Row = (String, Option<Uuid>, Option<String>, DateTime<Utc>);
     let rows: Vec<Row> = with_db!(state.db(), p => sqlx::query_as(H).bind(id).fetch_all(p).await)?;
-    let history: Vec<Value> = rows
+    let history = rows
         .into_iter()
-        .map(|(action, user_id, note, at)| json!({"action": action, "user_id": user_id, "note": note, "created_at": at}))
+        .map(|(action, user_id, note, created_at)| AlertHistoryEntry {
+            action,
+            user_id,
+            note,
+            created_at,
+        })
         .collect();
-    Ok(Json(json!({ "alert": a, "history": history })))
+    Ok(Json(AlertDetail { alert: a, history }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -337,7 +405,7 @@ struct ActionBody {
     tag = "Alerts",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = AlertAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -346,7 +414,7 @@ async fn act(
     u: CurrentUser,
     AppPath(id): AppPath<Uuid>,
     AppJson(b): AppJson<ActionBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AlertAnswer>> {
     let a = scoped_get(&state, &u, id).await?;
     if b.note.as_ref().is_some_and(|n| n.len() > 2000) {
         return Err(AppError::BadRequest(
@@ -418,7 +486,7 @@ async fn act(
     let a = get(&state, id)
         .await?
         .ok_or_else(|| AppError::NotFound("Alert not found".into()))?;
-    Ok(Json(json!({ "alert": a })))
+    Ok(Json(AlertAnswer { alert: a }))
 }
 
 #[utoipa::path(
@@ -426,15 +494,18 @@ async fn act(
     path = "/api/v1/alerts/config",
     tag = "Alerts",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = AlertConfigList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn list_config(State(state): State<AppState>, _u: CurrentUser) -> AppResult<Json<Value>> {
+async fn list_config(
+    State(state): State<AppState>,
+    _u: CurrentUser,
+) -> AppResult<Json<AlertConfigList>> {
     const SQL: &str = "SELECT alert_type, enabled, default_severity, auto_assign_user_id, auto_resolve, \
         retention_days, metadata FROM alert_config ORDER BY alert_type";
     let rows: Vec<AlertConfig> = with_db!(state.db(), p => sqlx::query_as(SQL).fetch_all(p).await)?;
-    Ok(Json(json!({ "config": rows })))
+    Ok(Json(AlertConfigList { config: rows }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -454,7 +525,7 @@ struct ConfigBody {
     tag = "Alerts",
     params(("alert_type" = String, Path, description = "alert type")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = AlertConfigAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -463,7 +534,7 @@ async fn put_config(
     _u: CurrentUser,
     AppPath(alert_type): AppPath<String>,
     AppJson(b): AppJson<ConfigBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AlertConfigAnswer>> {
     let mut c = config_of(&state, &alert_type)
         .await?
         .ok_or_else(|| AppError::NotFound("Unknown alert type".into()))?;
@@ -511,7 +582,7 @@ async fn put_config(
         .bind(&c.default_severity).bind(c.auto_assign_user_id).bind(c.auto_resolve)
         .bind(c.retention_days).bind(&c.metadata).bind(state.now()).execute(p).await.map(|r| r.rows_affected()));
     match res {
-        Ok(_) => Ok(Json(json!({ "config": c }))),
+        Ok(_) => Ok(Json(AlertConfigAnswer { config: c })),
         Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Err(AppError::BadRequest(
             "auto_assign_user_id is not a user".into(),
         )),
@@ -530,7 +601,7 @@ struct SummaryQuery {
     path = "/api/v1/alerts/summary",
     tag = "Alerts",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = AlertSummary),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -538,7 +609,7 @@ async fn summary(
     State(state): State<AppState>,
     u: CurrentUser,
     AppQuery(q): AppQuery<SummaryQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AlertSummary>> {
     let days = q.days.unwrap_or(30).clamp(1, 365);
     let since = state.now() - Duration::days(days);
     const BY: &str = concat!(
@@ -571,18 +642,18 @@ async fn summary(
             .or_default() += 1;
     }
     let by_status: BTreeMap<String, i64> = open.into_iter().collect();
-    let timeline: Vec<Value> = per_day
+    let per_day = per_day
         .into_iter()
-        .map(|(day, sev)| json!({ "date": day, "by_severity": sev }))
+        .map(|(date, by_severity)| AlertDay { date, by_severity })
         .collect();
-    Ok(Json(json!({
-        "days": days,
-        "total": rows.len(),
-        "by_type": by_type,
-        "by_severity": by_sev,
-        "by_status": by_status,
-        "per_day": timeline,
-    })))
+    Ok(Json(AlertSummary {
+        days,
+        total: rows.len(),
+        by_type,
+        by_severity: by_sev,
+        by_status,
+        per_day,
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

@@ -47,9 +47,71 @@ pub struct Channel {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A notification channel as the API shows it: stored secrets (`secret`,
+/// `token`, `password` in `config`) replaced by a placeholder that, sent
+/// back unchanged on update, keeps the stored value.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChannelView {
+    pub id: Uuid,
+    pub name: String,
+    /// `webhook`, `email`, `ntfy` or `gotify`.
+    pub kind: String,
+    pub enabled: bool,
+    /// Kind-specific settings.
+    #[schema(value_type = Object)]
+    pub config: Value,
+    /// Alert events that notify (empty: every event).
+    pub events: Vec<String>,
+    pub min_severity: String,
+    /// Only alerts about hosts in this group (none: every host).
+    pub host_group_id: Option<Uuid>,
+    pub cooldown_seconds: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChannelList {
+    pub channels: Vec<ChannelView>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChannelAnswer {
+    pub channel: ChannelView,
+}
+
+/// The result of a test send.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TestResult {
+    /// `sent` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<Delivery>,
+}
+
+/// One notification attempt series, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub channel_id: Uuid,
+    pub alert_id: Option<Uuid>,
+    pub host_id: Option<Uuid>,
+    pub alert_type: String,
+    pub event: String,
+    pub status: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
 impl Channel {
     /// The channel as the API shows it: secrets replaced by a placeholder.
-    fn redacted(&self) -> Value {
+    fn redacted(&self) -> ChannelView {
         let mut c = self.config.0.clone();
         if let Some(obj) = c.as_object_mut() {
             for k in SECRET_KEYS {
@@ -58,9 +120,19 @@ impl Channel {
                 }
             }
         }
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        v["config"] = c;
-        v
+        ChannelView {
+            id: self.id,
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            enabled: self.enabled,
+            config: c,
+            events: self.events.0.clone(),
+            min_severity: self.min_severity.clone(),
+            host_group_id: self.host_group_id,
+            cooldown_seconds: self.cooldown_seconds,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
     }
 }
 
@@ -478,19 +550,20 @@ async fn get_channel(state: &AppState, id: Uuid) -> AppResult<Channel> {
     path = "/api/v1/notifications/channels",
     tag = "Notifications",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = ChannelList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn list(State(state): State<AppState>, _u: CurrentUser) -> AppResult<Json<Value>> {
+async fn list(State(state): State<AppState>, _u: CurrentUser) -> AppResult<Json<ChannelList>> {
     const SQL: &str = concat!(
         "SELECT id, name, kind, enabled, config, events, min_severity, host_group_id, ",
         "cooldown_seconds, created_at, updated_at FROM notification_channels ORDER BY name, id"
     );
     let _ = CHANNEL_SQL;
     let rows: Vec<Channel> = with_db!(state.db(), p => sqlx::query_as(SQL).fetch_all(p).await)?;
-    let out: Vec<Value> = rows.iter().map(Channel::redacted).collect();
-    Ok(Json(json!({ "channels": out })))
+    Ok(Json(ChannelList {
+        channels: rows.iter().map(Channel::redacted).collect(),
+    }))
 }
 
 fn fk_error(e: sqlx::Error) -> AppError {
@@ -507,7 +580,7 @@ fn fk_error(e: sqlx::Error) -> AppError {
     path = "/api/v1/notifications/channels",
     tag = "Notifications",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 201, description = "Created", body = ChannelAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -515,7 +588,7 @@ async fn create(
     State(state): State<AppState>,
     _u: CurrentUser,
     AppJson(b): AppJson<ChannelBody>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<ChannelAnswer>)> {
     validate(&b)?;
     let id = Uuid::new_v4();
     let now = state.now();
@@ -528,7 +601,9 @@ async fn create(
     let ch = get_channel(&state, id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "channel": ch.redacted() })),
+        Json(ChannelAnswer {
+            channel: ch.redacted(),
+        }),
     ))
 }
 
@@ -538,7 +613,7 @@ async fn create(
     tag = "Notifications",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = ChannelAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -547,7 +622,7 @@ async fn update(
     _u: CurrentUser,
     AppPath(id): AppPath<Uuid>,
     AppJson(mut b): AppJson<ChannelBody>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ChannelAnswer>> {
     let old = get_channel(&state, id).await?;
     // A redacted secret sent back unchanged keeps the stored one.
     if let Some(obj) = b.config.as_object_mut() {
@@ -568,7 +643,9 @@ async fn update(
         .bind(b.cooldown_seconds).bind(state.now()).execute(p).await.map(|r| r.rows_affected()))
     .map_err(fk_error)?;
     let ch = get_channel(&state, id).await?;
-    Ok(Json(json!({ "channel": ch.redacted() })))
+    Ok(Json(ChannelAnswer {
+        channel: ch.redacted(),
+    }))
 }
 
 #[utoipa::path(
@@ -577,7 +654,7 @@ async fn update(
     tag = "Notifications",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -585,13 +662,13 @@ async fn remove(
     State(state): State<AppState>,
     _u: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     const SQL: &str = "DELETE FROM notification_channels WHERE id = $1";
     let n = with_db!(state.db(), p => sqlx::query(SQL).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
     if n == 0 {
         return Err(AppError::NotFound("Channel not found".into()));
     }
-    Ok(Json(json!({ "message": "Channel deleted" })))
+    Ok(crate::openapi::Message::new("Channel deleted"))
 }
 
 /// Sends a test notification through one channel now (no filter, no cooldown).
@@ -601,7 +678,7 @@ async fn remove(
     tag = "Notifications",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = TestResult),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -609,7 +686,7 @@ async fn test(
     State(state): State<AppState>,
     _u: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<TestResult>> {
     let ch = get_channel(&state, id).await?;
     let now = state.now();
     let a = Alert {
@@ -632,9 +709,11 @@ async fn test(
     };
     let (status, attempts, err) = send_with_retries(&state, &ch, &a, "test").await;
     log(&state, &ch, None, "test", status, attempts, err.as_deref()).await?;
-    Ok(Json(
-        json!({ "status": status, "attempts": attempts, "error": err }),
-    ))
+    Ok(Json(TestResult {
+        status: status.to_string(),
+        attempts: attempts as i64,
+        error: err,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -649,7 +728,7 @@ struct DeliveriesQuery {
     path = "/api/v1/notifications/deliveries",
     tag = "Notifications",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = DeliveryList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -657,7 +736,7 @@ async fn deliveries(
     State(state): State<AppState>,
     _u: CurrentUser,
     AppQuery(q): AppQuery<DeliveriesQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<DeliveryList>> {
     const SQL: &str = "SELECT id, channel_id, alert_id, host_id, alert_type, event, status, attempts, error, created_at \
         FROM notification_deliveries WHERE ($1 IS NULL OR channel_id = $1) AND ($2 IS NULL OR status = $2) \
         ORDER BY created_at DESC, id LIMIT $3";
@@ -676,14 +755,22 @@ async fn deliveries(
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let rows: Vec<Row> = with_db!(state.db(), p => sqlx::query_as(SQL).bind(q.channel_id)
         .bind(&q.status).bind(limit).fetch_all(p).await)?;
-    let out: Vec<Value> = rows
+    let deliveries = rows
         .into_iter()
-        .map(|r| {
-            json!({"id": r.0, "channel_id": r.1, "alert_id": r.2, "host_id": r.3, "alert_type": r.4,
-                "event": r.5, "status": r.6, "attempts": r.7, "error": r.8, "created_at": r.9})
+        .map(|r| Delivery {
+            id: r.0,
+            channel_id: r.1,
+            alert_id: r.2,
+            host_id: r.3,
+            alert_type: r.4,
+            event: r.5,
+            status: r.6,
+            attempts: r.7,
+            error: r.8,
+            created_at: r.9,
         })
         .collect();
-    Ok(Json(json!({ "deliveries": out })))
+    Ok(Json(DeliveryList { deliveries }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

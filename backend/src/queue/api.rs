@@ -8,9 +8,9 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::types::Json as SqlJson;
 use uuid::Uuid;
 
@@ -96,7 +96,7 @@ async fn enqueue_for(
     user: CurrentUser,
     host_id: Uuid,
     cmd: Command,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<CommandQueued>)> {
     let api_id = scoped_host(&state, &user, host_id).await?;
     let id = super::enqueue_command(&state, host_id, &api_id, cmd, Duration::ZERO).await?;
     let online = state.hub().is_connected(&api_id)
@@ -113,9 +113,12 @@ async fn enqueue_for(
     };
     Ok((
         StatusCode::ACCEPTED,
-        Json(
-            json!({ "job_id": id, "status": "queued", "agent_connected": online, "message": message }),
-        ),
+        Json(CommandQueued {
+            job_id: id,
+            status: "queued".into(),
+            agent_connected: online,
+            message,
+        }),
     ))
 }
 
@@ -125,7 +128,7 @@ async fn enqueue_for(
     tag = "Queue",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 202, description = "Queued for delivery", body = CommandQueued),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -133,7 +136,7 @@ async fn report_now(
     State(s): State<AppState>,
     u: CurrentUser,
     AppPath(h): AppPath<Uuid>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<CommandQueued>)> {
     enqueue_for(s, u, h, Command::ReportNow).await
 }
 
@@ -143,7 +146,7 @@ async fn report_now(
     tag = "Queue",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 202, description = "Queued for delivery", body = CommandQueued),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -151,7 +154,7 @@ async fn update_agent(
     State(s): State<AppState>,
     u: CurrentUser,
     AppPath(h): AppPath<Uuid>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<CommandQueued>)> {
     enqueue_for(s, u, h, Command::UpdateAgent).await
 }
 
@@ -161,7 +164,7 @@ async fn update_agent(
     tag = "Queue",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 202, description = "Queued for delivery", body = CommandQueued),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -169,7 +172,7 @@ async fn refresh_integrations(
     State(s): State<AppState>,
     u: CurrentUser,
     AppPath(h): AppPath<Uuid>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<CommandQueued>)> {
     enqueue_for(s, u, h, Command::RefreshIntegrationStatus).await
 }
 
@@ -179,7 +182,7 @@ async fn refresh_integrations(
     tag = "Queue",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 202, description = "Queued for delivery", body = CommandQueued),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -187,7 +190,7 @@ async fn docker_refresh(
     State(s): State<AppState>,
     u: CurrentUser,
     AppPath(h): AppPath<Uuid>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<CommandQueued>)> {
     enqueue_for(s, u, h, Command::DockerInventoryRefresh).await
 }
 
@@ -212,17 +215,143 @@ struct JobRow {
     completed_at: Option<DateTime<Utc>>,
 }
 
+/// One job as the queue monitor shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Job {
+    pub id: Uuid,
+    /// Unique per queue (a schedule occurrence, or a command id).
+    pub job_id: String,
+    pub queue_name: String,
+    pub job_name: String,
+    pub host_id: Option<Uuid>,
+    pub api_id: Option<String>,
+    /// `queued`, `waiting` (for the agent), `active`, `delayed`, `completed` or `failed`.
+    pub status: String,
+    pub attempt: i64,
+    pub max_attempts: i64,
+    pub error_message: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub output: Option<Value>,
+    pub run_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
 impl JobRow {
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "job_id": self.job_id, "queue_name": self.queue_name, "job_name": self.job_name,
-            "host_id": self.host_id, "api_id": self.api_id, "status": self.status,
-            "attempt": self.attempt_number, "max_attempts": self.max_attempts,
-            "error_message": self.error_message, "output": self.output.as_ref().map(|j| &j.0),
-            "run_at": self.run_at, "expires_at": self.expires_at, "started_at": self.started_at,
-            "created_at": self.created_at, "updated_at": self.updated_at, "completed_at": self.completed_at,
-        })
+    fn into_job(self) -> Job {
+        Job {
+            id: self.id,
+            job_id: self.job_id,
+            queue_name: self.queue_name,
+            job_name: self.job_name,
+            host_id: self.host_id,
+            api_id: self.api_id,
+            status: self.status,
+            attempt: self.attempt_number,
+            max_attempts: self.max_attempts,
+            error_message: self.error_message,
+            output: self.output.map(|j| j.0),
+            run_at: self.run_at,
+            expires_at: self.expires_at,
+            started_at: self.started_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            completed_at: self.completed_at,
+        }
     }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct JobAnswer {
+    pub job: Job,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<Job>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A command accepted for delivery to an agent.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CommandQueued {
+    pub job_id: Uuid,
+    /// Always `queued`.
+    pub status: String,
+    /// Whether the agent holds a socket to some replica right now.
+    pub agent_connected: bool,
+    pub message: String,
+}
+
+/// Job counts of one queue (or one host's commands) by state.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct QueueCounts {
+    /// Queued plus waiting for the agent.
+    pub waiting: i64,
+    pub waiting_for_agent: i64,
+    pub active: i64,
+    pub delayed: i64,
+    pub failed: i64,
+    pub completed: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct QueueInfo {
+    pub name: String,
+    /// `on_demand` (agent commands) or `scheduled`.
+    pub kind: String,
+    #[serde(flatten)]
+    pub counts: QueueCounts,
+    /// Jobs ready in Redis' due index (Redis storage only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub redis_ready: Option<i64>,
+    /// Cron expression (scheduled queues).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub schedule: Option<String>,
+    /// What this replica's scheduler last did (scheduled queues it has run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub scheduler: Option<scheduler::TaskStat>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct QueueOverview {
+    /// `database` or `redis`.
+    pub storage: String,
+    pub replica_id: String,
+    pub queues: Vec<QueueInfo>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostQueue {
+    pub host_id: Uuid,
+    pub queue_status: QueueCounts,
+    pub job_history: Vec<Job>,
+    pub total_jobs: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostTimeline {
+    pub host_id: Uuid,
+    /// Last status the monitor recorded (`up`, `stale`, `down`), if any.
+    pub state: Option<String>,
+    pub state_since: Option<DateTime<Utc>>,
+    pub events: Vec<HostEvent>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HostEvent {
+    pub id: Uuid,
+    pub event_type: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
 }
 
 macro_rules! job_select {
@@ -237,24 +366,24 @@ macro_rules! job_select {
 }
 
 /// Waiting/active/delayed/failed/completed counts for one queue (or one host).
-async fn counts(state: &AppState, queue: &str, host: Option<Uuid>) -> AppResult<Value> {
+async fn counts(state: &AppState, queue: &str, host: Option<Uuid>) -> AppResult<QueueCounts> {
     const SQL: &str = "SELECT status, COUNT(*) FROM job_history WHERE queue_name = $1 \
         AND ($2 IS NULL OR host_id = $2) GROUP BY status";
     let rows: Vec<(String, i64)> = with_db!(state.db(), p => sqlx::query_as(SQL).bind(queue)
         .bind(host).fetch_all(p).await)?;
     let get = |s: &str| rows.iter().find(|r| r.0 == s).map_or(0, |r| r.1);
-    Ok(json!({
-        "waiting": get("queued") + get("waiting"),
-        "waiting_for_agent": get("waiting"),
-        "active": get("active"),
-        "delayed": get("delayed"),
-        "failed": get("failed"),
-        "completed": get("completed"),
-    }))
+    Ok(QueueCounts {
+        waiting: get("queued") + get("waiting"),
+        waiting_for_agent: get("waiting"),
+        active: get("active"),
+        delayed: get("delayed"),
+        failed: get("failed"),
+        completed: get("completed"),
+    })
 }
 
 /// The per-host queue view (same shape as the integration API's agent_queue).
-pub async fn host_queue(state: &AppState, host_id: Uuid, limit: i64) -> AppResult<Value> {
+pub async fn host_queue(state: &AppState, host_id: Uuid, limit: i64) -> AppResult<HostQueue> {
     const SQL: &str = job_select!("WHERE host_id = $1 ORDER BY created_at DESC, id LIMIT $2");
     const TOTAL: &str = "SELECT COUNT(*) FROM job_history WHERE host_id = $1";
     let (rows, total): (Vec<JobRow>, i64) = with_db!(state.db(), p => {
@@ -263,12 +392,12 @@ pub async fn host_queue(state: &AppState, host_id: Uuid, limit: i64) -> AppResul
         (r, t)
     });
     let c = counts(state, AGENT_COMMANDS, Some(host_id)).await?;
-    Ok(json!({
-        "host_id": host_id,
-        "queue_status": { "waiting": c["waiting"], "active": c["active"], "delayed": c["delayed"], "failed": c["failed"] },
-        "job_history": rows.iter().map(JobRow::to_json).collect::<Vec<_>>(),
-        "total_jobs": total,
-    }))
+    Ok(HostQueue {
+        host_id,
+        queue_status: c,
+        job_history: rows.into_iter().map(JobRow::into_job).collect(),
+        total_jobs: total,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -282,7 +411,7 @@ struct LimitQuery {
     tag = "Queue",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostQueue),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -291,7 +420,7 @@ async fn host_jobs(
     u: CurrentUser,
     AppPath(host_id): AppPath<Uuid>,
     AppQuery(q): AppQuery<LimitQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HostQueue>> {
     scoped_host(&state, &u, host_id).await?;
     let limit = q.limit.unwrap_or(10).clamp(1, 500);
     Ok(Json(host_queue(&state, host_id, limit).await?))
@@ -303,7 +432,7 @@ async fn host_jobs(
     tag = "Queue",
     params(("host_id" = String, Path, description = "host id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostTimeline),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -312,7 +441,7 @@ async fn host_timeline(
     u: CurrentUser,
     AppPath(host_id): AppPath<Uuid>,
     AppQuery(q): AppQuery<LimitQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<HostTimeline>> {
     scoped_host(&state, &u, host_id).await?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     const SQL: &str = "SELECT id, event_type, message, created_at FROM host_events WHERE host_id = $1 \
@@ -324,16 +453,21 @@ async fn host_timeline(
         let c = sqlx::query_as(ST).bind(host_id).fetch_optional(p).await?;
         (r, c)
     });
-    let events: Vec<Value> = rows
+    let events = rows
         .into_iter()
-        .map(|(id, t, m, at)| json!({ "id": id, "event_type": t, "message": m, "created_at": at }))
+        .map(|(id, event_type, message, created_at)| HostEvent {
+            id,
+            event_type,
+            message,
+            created_at,
+        })
         .collect();
-    Ok(Json(json!({
-        "host_id": host_id,
-        "state": cur.as_ref().map(|c| c.0.clone()),
-        "state_since": cur.map(|c| c.1),
-        "events": events,
-    })))
+    Ok(Json(HostTimeline {
+        host_id,
+        state: cur.as_ref().map(|c| c.0.clone()),
+        state_since: cur.map(|c| c.1),
+        events,
+    }))
 }
 
 #[utoipa::path(
@@ -341,35 +475,41 @@ async fn host_timeline(
     path = "/api/v1/queues",
     tag = "Queue",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = QueueOverview),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn queues(State(state): State<AppState>, _u: CurrentUser) -> AppResult<Json<Value>> {
+async fn queues(State(state): State<AppState>, _u: CurrentUser) -> AppResult<Json<QueueOverview>> {
     let mut out = Vec::new();
-    let mut c = counts(&state, AGENT_COMMANDS, None).await?;
-    c["name"] = json!(AGENT_COMMANDS);
-    c["kind"] = json!("on_demand");
-    if let Some(r) = state.queue().redis() {
-        c["redis_ready"] = json!(r.ready_len().await.unwrap_or(-1));
-    }
-    out.push(c);
+    let redis_ready = match state.queue().redis() {
+        Some(r) => Some(r.ready_len().await.unwrap_or(-1)),
+        None => None,
+    };
+    out.push(QueueInfo {
+        name: AGENT_COMMANDS.into(),
+        kind: "on_demand".into(),
+        counts: counts(&state, AGENT_COMMANDS, None).await?,
+        redis_ready,
+        schedule: None,
+        scheduler: None,
+    });
     for (name, expr) in scheduler::TASKS {
-        let mut c = counts(&state, name, None).await?;
-        c["name"] = json!(name);
-        c["kind"] = json!("scheduled");
-        c["schedule"] =
-            json!(scheduler::effective(&state, name).unwrap_or_else(|| (*expr).to_owned()));
-        if let Some(st) = state.queue().scheduler.get(name) {
-            c["scheduler"] = json!(st);
-        }
-        out.push(c);
+        out.push(QueueInfo {
+            name: (*name).into(),
+            kind: "scheduled".into(),
+            counts: counts(&state, name, None).await?,
+            redis_ready: None,
+            schedule: Some(
+                scheduler::effective(&state, name).unwrap_or_else(|| (*expr).to_owned()),
+            ),
+            scheduler: state.queue().scheduler.get(name),
+        });
     }
-    Ok(Json(json!({
-        "storage": state.queue().storage(),
-        "replica_id": state.queue().replica_id,
-        "queues": out,
-    })))
+    Ok(Json(QueueOverview {
+        storage: state.queue().storage().into(),
+        replica_id: state.queue().replica_id.clone(),
+        queues: out,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -387,7 +527,7 @@ struct JobsQuery {
     path = "/api/v1/queues/jobs",
     tag = "Queue",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = JobList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -395,7 +535,7 @@ async fn jobs(
     State(state): State<AppState>,
     _u: CurrentUser,
     AppQuery(q): AppQuery<JobsQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<JobList>> {
     const SQL: &str = job_select!(
         "WHERE ($1 IS NULL OR queue_name = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR host_id = $3) \
          AND ($4 IS NULL OR job_name = $4) ORDER BY created_at DESC, id LIMIT $5 OFFSET $6"
@@ -411,10 +551,12 @@ async fn jobs(
             .fetch_one(p).await?;
         (r, t)
     });
-    Ok(Json(json!({
-        "jobs": rows.iter().map(JobRow::to_json).collect::<Vec<_>>(),
-        "total": total, "limit": limit, "offset": offset,
-    })))
+    Ok(Json(JobList {
+        jobs: rows.into_iter().map(JobRow::into_job).collect(),
+        total,
+        limit,
+        offset,
+    }))
 }
 
 async fn load_job(state: &AppState, id: Uuid) -> AppResult<JobRow> {
@@ -429,7 +571,7 @@ async fn load_job(state: &AppState, id: Uuid) -> AppResult<JobRow> {
     tag = "Queue",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = JobAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -437,10 +579,10 @@ async fn job_detail(
     State(state): State<AppState>,
     _u: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
-    Ok(Json(
-        json!({ "job": load_job(&state, id).await?.to_json() }),
-    ))
+) -> AppResult<Json<JobAnswer>> {
+    Ok(Json(JobAnswer {
+        job: load_job(&state, id).await?.into_job(),
+    }))
 }
 
 /// Puts a failed agent command back in the queue with fresh attempts.
@@ -450,7 +592,7 @@ async fn job_detail(
     tag = "Queue",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = JobAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -458,7 +600,7 @@ async fn retry_job(
     State(state): State<AppState>,
     _u: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<JobAnswer>> {
     let job = load_job(&state, id).await?;
     if job.queue_name != AGENT_COMMANDS {
         return Err(AppError::Conflict(
@@ -477,9 +619,9 @@ async fn retry_job(
         return Err(AppError::Conflict("Only failed jobs can be retried".into()));
     }
     super::make_due(&state, id, now).await;
-    Ok(Json(
-        json!({ "job": load_job(&state, id).await?.to_json() }),
-    ))
+    Ok(Json(JobAnswer {
+        job: load_job(&state, id).await?.into_job(),
+    }))
 }
 
 /// Removes a job that is not running.
@@ -489,7 +631,7 @@ async fn retry_job(
     tag = "Queue",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -497,7 +639,7 @@ async fn remove_job(
     State(state): State<AppState>,
     _u: CurrentUser,
     AppPath(id): AppPath<Uuid>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<crate::openapi::Message>> {
     let job = load_job(&state, id).await?;
     if job.status == "active" {
         return Err(AppError::Conflict("An active job cannot be removed".into()));
@@ -512,7 +654,7 @@ async fn remove_job(
             .await
             .map_err(|e| AppError::internal(e.to_string()))?;
     }
-    Ok(Json(json!({ "message": "Job removed" })))
+    Ok(crate::openapi::Message::new("Job removed"))
 }
 
 /// Runs a scheduled task now (recorded like a scheduled occurrence).
@@ -522,7 +664,7 @@ async fn remove_job(
     tag = "Queue",
     params(("name" = String, Path, description = "name")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = JobAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -530,7 +672,7 @@ async fn run_task(
     State(state): State<AppState>,
     _u: CurrentUser,
     AppPath(name): AppPath<String>,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<JobAnswer>)> {
     let Some(&(name, _)) = scheduler::TASKS.iter().find(|(n, _)| *n == name) else {
         return Err(AppError::NotFound("Unknown scheduled queue".into()));
     };
@@ -540,7 +682,9 @@ async fn run_task(
         .ok_or_else(|| AppError::Conflict("Already running".into()))?;
     Ok((
         StatusCode::OK,
-        Json(json!({ "job": load_job(&state, id).await?.to_json() })),
+        Json(JobAnswer {
+            job: load_job(&state, id).await?.into_job(),
+        }),
     ))
 }
 

@@ -54,7 +54,7 @@ pub fn effective(state: &AppState, name: &str) -> Option<String> {
 }
 
 /// What the scheduler last did per task (for the queue monitor).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct TaskStat {
     pub next_due: Option<DateTime<Utc>>,
     pub last_due: Option<DateTime<Utc>>,

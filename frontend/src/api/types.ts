@@ -21,6 +21,85 @@ export interface AgentVersionCount {
   version: string | null;
 }
 
+export interface Alert {
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  alert_type: string;
+  assigned_to_user_id: string | null;
+  created_at: string;
+  host_id: string | null;
+  id: string;
+  message: string;
+  metadata: Record<string, unknown>;
+  resolved_at: string | null;
+  resolved_by: string | null;
+  severity: string;
+  silenced_until: string | null;
+  status: string;
+  title: string;
+  updated_at: string;
+}
+
+export interface AlertAnswer {
+  alert: Alert;
+}
+
+export interface AlertConfig {
+  alert_type: string;
+  auto_assign_user_id: string | null;
+  auto_resolve: boolean;
+  default_severity: string;
+  enabled: boolean;
+  metadata: Record<string, unknown>;
+  retention_days: number;
+}
+
+export interface AlertConfigAnswer {
+  config: AlertConfig;
+}
+
+export interface AlertConfigList {
+  config: AlertConfig[];
+}
+
+export interface AlertDay {
+  by_severity: Record<string, number>;
+  /** `YYYY-MM-DD` (UTC). */
+  date: string;
+}
+
+export interface AlertDetail {
+  alert: Alert;
+  history: AlertHistoryEntry[];
+}
+
+export interface AlertHistoryEntry {
+  /** `created`, `acknowledged`, `assigned`, `silenced`, `resolved`, … */
+  action: string;
+  created_at: string;
+  note: string | null;
+  user_id: string | null;
+}
+
+/** One page of alerts, newest first. */
+export interface AlertList {
+  alerts: Alert[];
+  limit: number;
+  offset: number;
+  total: number;
+}
+
+/** Alert counts over the last `days` days (in the caller's host-group scope). */
+export interface AlertSummary {
+  by_severity: Record<string, number>;
+  /** Current totals by status, whatever their age. */
+  by_status: Record<string, number>;
+  by_type: Record<string, number>;
+  days: number;
+  per_day: AlertDay[];
+  total: number;
+}
+
 /** Backup codes, shown once. */
 export interface BackupCodes {
   backupCodes: string[];
@@ -32,6 +111,47 @@ export interface Branding {
   branding_name: string;
   has_logo: boolean;
   logo_updated_at: string | null;
+}
+
+export interface ChannelAnswer {
+  channel: ChannelView;
+}
+
+export interface ChannelList {
+  channels: ChannelView[];
+}
+
+/**
+ * A notification channel as the API shows it: stored secrets (`secret`,
+ * `token`, `password` in `config`) replaced by a placeholder that, sent
+ * back unchanged on update, keeps the stored value.
+ */
+export interface ChannelView {
+  /** Kind-specific settings. */
+  config: Record<string, unknown>;
+  cooldown_seconds: number;
+  created_at: string;
+  enabled: boolean;
+  /** Alert events that notify (empty: every event). */
+  events: string[];
+  /** Only alerts about hosts in this group (none: every host). */
+  host_group_id: string | null;
+  id: string;
+  /** `webhook`, `email`, `ntfy` or `gotify`. */
+  kind: string;
+  min_severity: string;
+  name: string;
+  updated_at: string;
+}
+
+/** A command accepted for delivery to an agent. */
+export interface CommandQueued {
+  /** Whether the agent holds a socket to some replica right now. */
+  agent_connected: boolean;
+  job_id: string;
+  message: string;
+  /** Always `queued`. */
+  status: string;
 }
 
 /** A new host's credentials: the only time `api_key` is sent. */
@@ -85,6 +205,24 @@ export interface DashboardStats {
 export interface DeletedToken {
   id: string;
   token_name: string;
+}
+
+/** One notification attempt series, newest first. */
+export interface Delivery {
+  alert_id: string | null;
+  alert_type: string;
+  attempts: number;
+  channel_id: string;
+  created_at: string;
+  error: string | null;
+  event: string;
+  host_id: string | null;
+  id: string;
+  status: string;
+}
+
+export interface DeliveryList {
+  deliveries: Delivery[];
 }
 
 export interface DeviceList {
@@ -221,6 +359,13 @@ export interface HostDetail {
   updated_at: string;
 }
 
+export interface HostEvent {
+  created_at: string;
+  event_type: string;
+  id: string;
+  message: string;
+}
+
 export interface HostGroup {
   color: string;
   created_at: string;
@@ -314,6 +459,13 @@ export interface HostPackageList {
   pagination: Pagination;
 }
 
+export interface HostQueue {
+  host_id: string;
+  job_history: Job[];
+  queue_status: QueueCounts;
+  total_jobs: number;
+}
+
 export interface HostRepository {
   components: string;
   distribution: string;
@@ -328,6 +480,14 @@ export interface HostRepository {
 
 export interface HostRepositoryList {
   repositories: HostRepository[];
+}
+
+export interface HostTimeline {
+  events: HostEvent[];
+  host_id: string;
+  /** Last status the monitor recorded (`up`, `stale`, `down`), if any. */
+  state: string | null;
+  state_since: string | null;
 }
 
 /** A saved host-table view, the caller's own. */
@@ -402,6 +562,40 @@ export interface InterfaceInfo {
   status?: string;
   /** `ethernet`, `wifi` or `bridge`. */
   type: string;
+}
+
+/** One job as the queue monitor shows it. */
+export interface Job {
+  api_id: string | null;
+  attempt: number;
+  completed_at: string | null;
+  created_at: string;
+  error_message: string | null;
+  expires_at: string | null;
+  host_id: string | null;
+  id: string;
+  /** Unique per queue (a schedule occurrence, or a command id). */
+  job_id: string;
+  job_name: string;
+  max_attempts: number;
+  output: Record<string, unknown> | null;
+  queue_name: string;
+  run_at: string | null;
+  started_at: string | null;
+  /** `queued`, `waiting` (for the agent), `active`, `delayed`, `completed` or `failed`. */
+  status: string;
+  updated_at: string;
+}
+
+export interface JobAnswer {
+  job: Job;
+}
+
+export interface JobList {
+  jobs: Job[];
+  limit: number;
+  offset: number;
+  total: number;
 }
 
 /** `POST /auth/login` answers one of these. */
@@ -517,6 +711,36 @@ export type Profile = User & {
 
 export interface ProfileAnswer {
   user: Profile;
+}
+
+/** Job counts of one queue (or one host's commands) by state. */
+export interface QueueCounts {
+  active: number;
+  completed: number;
+  delayed: number;
+  failed: number;
+  /** Queued plus waiting for the agent. */
+  waiting: number;
+  waiting_for_agent: number;
+}
+
+export type QueueInfo = QueueCounts & {
+  /** `on_demand` (agent commands) or `scheduled`. */
+  kind: string;
+  name: string;
+  /** Jobs ready in Redis' due index (Redis storage only). */
+  redis_ready?: number;
+  /** Cron expression (scheduled queues). */
+  schedule?: string;
+  /** What this replica's scheduler last did (scheduled queues it has run). */
+  scheduler?: TaskStat;
+};
+
+export interface QueueOverview {
+  queues: QueueInfo[];
+  replica_id: string;
+  /** `database` or `redis`. */
+  storage: string;
 }
 
 export type ReportingState = "reporting" | "overdue" | "stale";
@@ -646,6 +870,25 @@ export interface SignedInUser {
   username: string;
 }
 
+/** What the scheduler last did per task (for the queue monitor). */
+export interface TaskStat {
+  /** How late the last run started after its due time, milliseconds. */
+  last_drift_ms: number | null;
+  last_due: string | null;
+  last_started: string | null;
+  max_drift_ms: number;
+  next_due: string | null;
+  runs: number;
+}
+
+/** The result of a test send. */
+export interface TestResult {
+  attempts: number;
+  error: string | null;
+  /** `sent` or `failed`. */
+  status: string;
+}
+
 /** A new TOTP secret, pending confirmation with a code. */
 export interface TfaSetup {
   issuer: string;
@@ -754,6 +997,12 @@ export interface WsStatus {
 
 /** The success body of every operation that documents one. */
 export interface ApiResponses {
+  "GET /api/v1/alerts": AlertList;
+  "GET /api/v1/alerts/{id}": AlertDetail;
+  "POST /api/v1/alerts/{id}/actions": AlertAnswer;
+  "GET /api/v1/alerts/config": AlertConfigList;
+  "PUT /api/v1/alerts/config/{alert_type}": AlertConfigAnswer;
+  "GET /api/v1/alerts/summary": AlertSummary;
   "GET /api/v1/auth/admin/users": User[];
   "POST /api/v1/auth/admin/users": UserChanged;
   "DELETE /api/v1/auth/admin/users/{user_id}": Message;
@@ -796,19 +1045,31 @@ export interface ApiResponses {
   "POST /api/v1/hosts": CreatedHost;
   "DELETE /api/v1/hosts/{host_id}": Message;
   "GET /api/v1/hosts/{host_id}": HostDetail;
+  "POST /api/v1/hosts/{host_id}/docker-refresh": CommandQueued;
   "POST /api/v1/hosts/{host_id}/fetch-report": Message;
   "PATCH /api/v1/hosts/{host_id}/friendly-name": HostDetail;
   "PUT /api/v1/hosts/{host_id}/groups": HostDetail;
   "GET /api/v1/hosts/{host_id}/history": HistoryPage;
+  "GET /api/v1/hosts/{host_id}/jobs": HostQueue;
   "PATCH /api/v1/hosts/{host_id}/notes": HostDetail;
   "GET /api/v1/hosts/{host_id}/packages": HostPackageList;
+  "POST /api/v1/hosts/{host_id}/refresh-integrations": CommandQueued;
   "POST /api/v1/hosts/{host_id}/regenerate-credentials": CreatedHost;
+  "POST /api/v1/hosts/{host_id}/report-now": CommandQueued;
   "GET /api/v1/hosts/{host_id}/repositories": HostRepositoryList;
+  "GET /api/v1/hosts/{host_id}/timeline": HostTimeline;
+  "POST /api/v1/hosts/{host_id}/update-agent": CommandQueued;
   "PUT /api/v1/hosts/bulk/groups": Updated;
   "GET /api/v1/hosts/views": HostViewList;
   "POST /api/v1/hosts/views": HostView;
   "DELETE /api/v1/hosts/views/{view_id}": Message;
   "PUT /api/v1/hosts/views/{view_id}": HostView;
+  "GET /api/v1/notifications/channels": ChannelList;
+  "POST /api/v1/notifications/channels": ChannelAnswer;
+  "DELETE /api/v1/notifications/channels/{id}": Message;
+  "PUT /api/v1/notifications/channels/{id}": ChannelAnswer;
+  "POST /api/v1/notifications/channels/{id}/test": TestResult;
+  "GET /api/v1/notifications/deliveries": DeliveryList;
   "GET /api/v1/packages": PackageList;
   "GET /api/v1/packages/{package_id}": PackageDetail;
   "GET /api/v1/permissions/roles": RoleWithScope[];
@@ -816,6 +1077,12 @@ export interface ApiResponses {
   "GET /api/v1/permissions/roles/{role}": RoleWithScope;
   "PUT /api/v1/permissions/roles/{role}": RoleSaved;
   "GET /api/v1/permissions/user-permissions": RolePermissions;
+  "GET /api/v1/queues": QueueOverview;
+  "POST /api/v1/queues/{name}/run": JobAnswer;
+  "GET /api/v1/queues/jobs": JobList;
+  "DELETE /api/v1/queues/jobs/{id}": Message;
+  "GET /api/v1/queues/jobs/{id}": JobAnswer;
+  "POST /api/v1/queues/jobs/{id}/retry": JobAnswer;
   "GET /api/v1/repositories": RepositoryList;
   "GET /api/v1/repositories/{repository_id}": RepositoryDetail;
   "GET /api/v1/settings": Settings;
