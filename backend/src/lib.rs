@@ -70,6 +70,14 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Installs rustls' ring provider for the process (reqwest is built with
+/// `rustls-no-provider`, so every outbound HTTPS/HTTP client — webhooks,
+/// ntfy, Gotify, OIDC — needs one). Idempotent; called by `main` and by
+/// `AppState::new`, so no way of starting a server can miss it.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Opens and migrates the database and builds the state with the system clock.
 pub async fn init_state(config: Config) -> Result<AppState, db::DbInitError> {
     let db = Db::connect(&config.database_url, config.db_connection_limit).await?;

@@ -99,6 +99,7 @@ fn init_tracing(config: &Config, quiet: bool) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    patchmon_server::install_crypto_provider();
     let cli = Cli::parse();
     let config = match Config::from_env() {
         Ok(c) => c,

@@ -27,6 +27,7 @@ pub struct Inner {
 
 impl AppState {
     pub fn new(config: Config, db: Db, clock: Arc<dyn Clock>) -> Self {
+        crate::install_crypto_provider();
         Self(Arc::new(Inner {
             config,
             db,

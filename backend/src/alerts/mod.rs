@@ -513,6 +513,8 @@ async fn list_config(
 struct ConfigBody {
     enabled: Option<bool>,
     default_severity: Option<String>,
+    /// Absent: unchanged; `null`: no longer auto-assigned.
+    #[serde(default, deserialize_with = "crate::tokens::handlers::double_option")]
     auto_assign_user_id: Option<Option<Uuid>>,
     auto_resolve: Option<bool>,
     retention_days: Option<i64>,

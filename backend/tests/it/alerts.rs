@@ -212,6 +212,34 @@ async fn alerts_lifecycle_history_config_and_summary() {
     .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(alerts::host_down_threshold(st).await.unwrap(), 120);
+    // Auto-assign: set, left alone when absent, cleared with null.
+    let (_, _, me) = call(&server, Method::GET, "/api/v1/auth/profile", Some(&token), None).await;
+    let me_id = me["user"]["id"].clone();
+    let put = |body: Value| {
+        call(
+            &server,
+            Method::PUT,
+            "/api/v1/alerts/config/host_down",
+            Some(&token),
+            Some(body),
+        )
+    };
+    let (s, _, b) = put(json!({"auto_assign_user_id": me_id})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["config"]["auto_assign_user_id"], me_id);
+    let (_, _, b) = put(json!({"auto_resolve": true})).await;
+    assert_eq!(b["config"]["auto_assign_user_id"], me_id, "absent keeps it");
+    let (s, _, b) = put(json!({"auto_assign_user_id": null})).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["config"]["auto_assign_user_id"].is_null(), "{b}");
+    assert!(
+        alerts::config_of(st, "host_down")
+            .await
+            .unwrap()
+            .unwrap()
+            .auto_assign_user_id
+            .is_none()
+    );
     let (_, _, b) = call(
         &server,
         Method::GET,
