@@ -77,7 +77,7 @@ export default function AlertsPage() {
 }
 
 function Summary() {
-  const summary = useQuery({ queryKey: ['alerts-summary', SUMMARY_DAYS], queryFn: ({ signal }) => getAlertSummary(SUMMARY_DAYS, signal), refetchInterval: 30_000 });
+  const summary = useQuery({ queryKey: ['alerts-summary', SUMMARY_DAYS], queryFn: ({ signal }) => getAlertSummary(SUMMARY_DAYS, signal), refetchInterval: 30_000, staleTime: 0 });
   if (summary.isPending) return <Loading label="Loading the summary…" />;
   if (summary.isError) return <ErrorPanel title="Could not load the alert summary" message={errorMessage(summary.error)} onRetry={() => void summary.refetch()} />;
   const s = summary.data;
@@ -87,7 +87,7 @@ function Summary() {
     <div>
       <div className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5" aria-label="Alert summary">
         <StatCard label="Open" value={st('open')} tone={st('open') > 0 ? 'red' : 'slate'} testId="open" />
-        <StatCard label="Acknowledged" value={st('acknowledged')} tone="amber" testId="acknowledged" />
+        <StatCard label="Acknowledged" value={st('acknowledged')} tone={st('acknowledged') > 0 ? 'amber' : 'slate'} testId="acknowledged" />
         <StatCard label="Silenced" value={st('silenced')} testId="silenced" />
         <StatCard label="Resolved" value={st('resolved')} tone="green" testId="resolved" />
         <StatCard label={`Raised, last ${String(s.days)} days`} value={s.total} tone="blue" testId="raised" />
@@ -109,6 +109,8 @@ function AlertList() {
     queryFn: ({ signal }) => listAlerts({ ...state.filters, limit: state.limit, offset }, signal),
     placeholderData: keepPreviousData,
     refetchInterval: 15_000,
+    // Alerts change under us: a page opened again shows the current list, not the cached one.
+    staleTime: 0,
   });
   const me = useMe();
   const users = useUsers();

@@ -477,6 +477,7 @@ function DeliveryLog({ channels }: { channels: Channel[] }) {
     queryKey: [...DELIVERIES_KEY, channelId, status],
     queryFn: ({ signal }) => listDeliveries({ channel_id: channelId, status, limit: 100 }, signal),
     refetchInterval: 15_000,
+    staleTime: 0,
   });
   const nameOf = (cid: string) => channels.find((c) => c.id === cid)?.name ?? `${cid.slice(0, 8)}… (deleted)`;
   return (

@@ -18,7 +18,7 @@ const JOBS_TABLE: TableSpec = { sorts: ['created_at'], defaultSort: 'created_at'
 const QUEUES_KEY = ['queues'] as const;
 
 export default function QueuesPage() {
-  const queues = useQuery({ queryKey: QUEUES_KEY, queryFn: ({ signal }) => listQueues(signal), refetchInterval: QUEUE_REFRESH_MS });
+  const queues = useQuery({ queryKey: QUEUES_KEY, queryFn: ({ signal }) => listQueues(signal), refetchInterval: QUEUE_REFRESH_MS, staleTime: 0 });
   const [state, update] = useTableState(JOBS_TABLE);
   return (
     <div className="space-y-4">
@@ -108,7 +108,7 @@ function QueueRow({ queue: q, selected, onSelect }: { queue: QueueInfo; selected
           {q.redis_ready !== undefined ? ` · ${String(q.redis_ready)} ready in Redis` : ''}
         </div>
       </td>
-      <td className={`${tdClass} font-mono text-xs`}>{q.schedule ?? '—'}</td>
+      <td className={`${tdClass} whitespace-nowrap font-mono text-xs`}>{q.schedule ?? '—'}</td>
       <td className={tdClass}>
         <Count n={q.waiting} label="Waiting" tone="blue" />
       </td>
@@ -132,7 +132,7 @@ function QueueRow({ queue: q, selected, onSelect }: { queue: QueueInfo; selected
           '—'
         )}
       </td>
-      <td className={`${tdClass} text-right`}>
+      <td className={`${tdClass} whitespace-nowrap text-right`}>
         {q.kind === 'scheduled' ? (
           <Button onClick={() => run.mutate()} disabled={run.isPending} aria-label={`Run ${q.name} now`}>
             {run.isPending ? 'Running…' : 'Run now'}
@@ -161,6 +161,7 @@ function JobList({
     queryFn: ({ signal }) => listJobs({ ...state.filters, limit: state.limit, offset }, signal),
     placeholderData: keepPreviousData,
     refetchInterval: QUEUE_REFRESH_MS,
+    staleTime: 0,
   });
   const canHosts = useCan('can_view_hosts');
   const setFilter = (k: string) => (v: string) => update({ filters: { [k]: v } });
@@ -254,7 +255,7 @@ function JobDetailModal({ jobId, onClose }: { jobId: string; onClose: () => void
   const [confirmRemove, setConfirmRemove] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const refresh = async () => {
-    await queryClient.invalidateQueries({ queryKey: JOBS_KEY });
+    await queryClient.invalidateQueries({ queryKey: JOBS_KEY, predicate: (q) => q.queryKey[1] !== 'detail' || q.queryKey[2] !== jobId });
     await queryClient.invalidateQueries({ queryKey: QUEUES_KEY });
   };
   const retry = useMutation({
@@ -272,6 +273,8 @@ function JobDetailModal({ jobId, onClose }: { jobId: string; onClose: () => void
     onSuccess: async () => {
       toast.show({ kind: 'success', message: 'Job removed' });
       onClose();
+      // The job is gone: its detail must not be fetched again (it would answer 404).
+      queryClient.removeQueries({ queryKey: [...JOBS_KEY, 'detail', jobId] });
       await refresh();
     },
     onError: (e) => {
