@@ -254,8 +254,9 @@ function JobDetailModal({ jobId, onClose }: { jobId: string; onClose: () => void
   const toast = useToast();
   const [confirmRemove, setConfirmRemove] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const refresh = async () => {
-    await queryClient.invalidateQueries({ queryKey: JOBS_KEY, predicate: (q) => q.queryKey[1] !== 'detail' || q.queryKey[2] !== jobId });
+  /** Re-reads the lists (and this job's detail unless it was removed). */
+  const refresh = async (removed: boolean) => {
+    await queryClient.invalidateQueries({ queryKey: JOBS_KEY, predicate: (q) => !removed || q.queryKey[1] !== 'detail' || q.queryKey[2] !== jobId });
     await queryClient.invalidateQueries({ queryKey: QUEUES_KEY });
   };
   const retry = useMutation({
@@ -263,7 +264,8 @@ function JobDetailModal({ jobId, onClose }: { jobId: string; onClose: () => void
     onSuccess: async (j) => {
       setError(null);
       toast.show({ kind: 'success', message: `Job ${j.job_name} queued again` });
-      await refresh();
+      queryClient.setQueryData([...JOBS_KEY, 'detail', jobId], j);
+      await refresh(false);
     },
     // "Only failed jobs can be retried", "Scheduled jobs are re-run with …"
     onError: (e) => setError(errorMessage(e)),
@@ -275,7 +277,7 @@ function JobDetailModal({ jobId, onClose }: { jobId: string; onClose: () => void
       onClose();
       // The job is gone: its detail must not be fetched again (it would answer 404).
       queryClient.removeQueries({ queryKey: [...JOBS_KEY, 'detail', jobId] });
-      await refresh();
+      await refresh(true);
     },
     onError: (e) => {
       setConfirmRemove(false);
