@@ -146,6 +146,30 @@ describe('Alerts', () => {
     });
   });
 
+  it('says so when the server does not clear the auto-assigned user', async () => {
+    const server = fakeServer({ alerts: [] });
+    const assigned = { ...CONFIG[1], auto_assign_user_id: 'u2' };
+    stubFetch(
+      withSession((url, init) => {
+        if (url === '/api/v1/alerts/config' && (init?.method ?? 'GET') === 'GET') return json({ config: [CONFIG[0], assigned] });
+        // The server ignores `null` (it cannot clear the user) and answers the unchanged config.
+        if (url === '/api/v1/alerts/config/updates_available' && init?.method === 'PUT') {
+          server.handler(url, init);
+          return json({ config: assigned });
+        }
+        return server.handler(url, init);
+      }),
+    );
+    const { user } = renderApp('/alerts');
+    await user.click(await screen.findByRole('tab', { name: 'Alert types' }));
+    const select = await screen.findByLabelText('Auto-assign: Updates available');
+    await waitFor(() => expect(select).toHaveValue('u2'));
+    await user.selectOptions(select, '');
+    await user.click(screen.getByRole('button', { name: 'Save Updates available' }));
+    expect(await screen.findByText('Updates available: the server kept the auto-assigned user; it cannot be cleared yet')).toBeInTheDocument();
+    expect(server.calls.find((c) => c.method === 'PUT')?.body).toEqual({ auto_assign_user_id: null });
+  });
+
   it('is in the navigation only for roles with can_manage_alerts', async () => {
     const server = fakeServer();
     stubFetch(withSession(server.handler, 'oncall', { can_manage_alerts: true }));

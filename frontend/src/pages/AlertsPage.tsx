@@ -460,9 +460,14 @@ function ConfigRow({ config: c, users }: { config: AlertConfig; users: User[] | 
   const dirty = Object.keys(changes).length > 0;
   const save = useMutation({
     mutationFn: () => updateAlertConfig(c.alert_type, changes),
-    onSuccess: async () => {
+    onSuccess: async (saved) => {
+      // The server reads `"auto_assign_user_id": null` as "not given" and keeps the user: say so instead of pretending.
+      if (changes.auto_assign_user_id === null && saved.auto_assign_user_id !== null) {
+        toast.show({ kind: 'error', message: `${humanize(c.alert_type)}: the server kept the auto-assigned user; it cannot be cleared yet` });
+      } else {
+        toast.show({ kind: 'success', message: `${humanize(c.alert_type)} saved` });
+      }
       setError(null);
-      toast.show({ kind: 'success', message: `${humanize(c.alert_type)} saved` });
       await queryClient.invalidateQueries({ queryKey: CONFIG_KEY });
     },
     // "retention_days must be 1..36500", "threshold_seconds must be 0..86400", …
