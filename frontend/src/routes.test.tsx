@@ -44,7 +44,7 @@ describe('routes', () => {
     stubFetch(withSession(fleet));
     renderApp('/status');
     await screen.findByRole('navigation', { name: 'Main' });
-    expect(navLabels()).toEqual(['Dashboard', 'Hosts', 'Host groups', 'Packages', 'Repositories', 'Users', 'Roles', 'Settings', 'Integrations', 'Server status']);
+    expect(navLabels()).toEqual(['Dashboard', 'Hosts', 'Host groups', 'Packages', 'Repositories', 'Alerts', 'Notifications', 'Queues', 'Users', 'Roles', 'Settings', 'Integrations', 'Server status']);
   });
 
   it('hides what a readonly role cannot use, and refuses it by URL too', async () => {
@@ -61,7 +61,7 @@ describe('routes', () => {
     stubFetch(withSession(fleet, 'custom', { can_manage_settings: true }));
     renderApp('/status');
     await screen.findByRole('navigation', { name: 'Main' });
-    expect(navLabels()).toEqual(['Roles', 'Settings', 'Integrations', 'Server status']);
+    expect(navLabels()).toEqual(['Queues', 'Roles', 'Settings', 'Integrations', 'Server status']);
   });
 
   it('sends a visitor without a session to the login page, keeping where they were going', async () => {

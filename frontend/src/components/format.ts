@@ -33,3 +33,24 @@ export function formatBytes(n: number | null | undefined): string {
 export function osLabel(h: { os_type: string | null; os_version: string | null }): string {
   return [h.os_type, h.os_version].filter(Boolean).join(' ') || '—';
 }
+
+/** "host_down" → "Host down". */
+export function humanize(name: string): string {
+  const s = name.replace(/[_-]+/g, ' ').trim();
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Duration between two instants, "1.2 s" / "3 min". */
+export function formatDuration(from: string | null, to: string | null): string {
+  if (!from || !to) return '—';
+  const ms = new Date(to).getTime() - new Date(from).getTime();
+  if (Number.isNaN(ms)) return '—';
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+/** A Pagination (as Pager shows it) from an offset-paged answer. */
+export function offsetPagination(total: number, limit: number, offset: number) {
+  return { page: Math.floor(offset / limit) + 1, limit, offset, total, total_pages: Math.max(1, Math.ceil(total / limit)) };
+}
