@@ -129,8 +129,10 @@ if (write) {
 
 // A hand-written type must not shadow a generated one (model.ts re-exports types.ts).
 const generated = new Set([...readFileSync(path.join(apiDir, 'types.ts'), 'utf8').matchAll(/^export (?:interface|type) (\w+)/gm)].map((m) => m[1]));
-for (const m of readFileSync(path.join(apiDir, 'model.ts'), 'utf8').matchAll(/^export (?:interface|type|const) (\w+)/gm)) {
-  if (generated.has(m[1])) problems.push(`src/api/model.ts declares ${m[1]}, which the server's contract already defines (src/api/types.ts)`);
+for (const file of files) {
+  for (const m of readFileSync(path.join(apiDir, file), 'utf8').matchAll(/^export (?:interface|type|const) (\w+)/gm)) {
+    if (generated.has(m[1])) problems.push(`src/api/${file} declares ${m[1]}, which the server's contract already defines (src/api/types.ts)`);
+  }
 }
 
 if (problems.length > 0) {

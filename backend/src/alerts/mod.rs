@@ -45,6 +45,27 @@ macro_rules! scope_filter {
 
 pub const SEVERITIES: &[&str] = &["info", "warning", "error", "critical"];
 
+/// The values of severity fields, for the API description (`SEVERITIES`
+/// is what the server checks; a test keeps the two equal).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+/// The values of an alert's `status`, for the API description.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    Open,
+    Acknowledged,
+    Silenced,
+    Resolved,
+}
+
 pub fn severity_rank(s: &str) -> usize {
     SEVERITIES.iter().position(|x| *x == s).unwrap_or(0)
 }
@@ -53,7 +74,9 @@ pub fn severity_rank(s: &str) -> usize {
 pub struct Alert {
     pub id: Uuid,
     pub alert_type: String,
+    #[schema(value_type = Severity)]
     pub severity: String,
+    #[schema(value_type = AlertStatus)]
     pub status: String,
     pub title: String,
     pub message: String,
@@ -136,6 +159,7 @@ pub struct AlertDay {
 pub struct AlertConfig {
     pub alert_type: String,
     pub enabled: bool,
+    #[schema(value_type = Severity)]
     pub default_severity: String,
     pub auto_assign_user_id: Option<Uuid>,
     pub auto_resolve: bool,
@@ -662,3 +686,29 @@ async fn summary(
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(list, summary, list_config, put_config, detail, act))]
 pub(crate) struct Api;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented severities are the ones the server accepts, in order.
+    #[test]
+    fn documented_severities_match() {
+        let doc: Vec<String> = [
+            Severity::Info,
+            Severity::Warning,
+            Severity::Error,
+            Severity::Critical,
+        ]
+        .iter()
+        .map(|s| {
+            serde_json::to_value(s)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+        assert_eq!(doc, SEVERITIES);
+    }
+}

@@ -47,6 +47,25 @@ pub struct Channel {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A delivery's outcome, for the API description.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Sent,
+    SkippedCooldown,
+    Failed,
+}
+
+/// The channel kinds, for the API description.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Webhook,
+    Email,
+    Ntfy,
+    Gotify,
+}
+
 /// A notification channel as the API shows it: stored secrets (`secret`,
 /// `token`, `password` in `config`) replaced by a placeholder that, sent
 /// back unchanged on update, keeps the stored value.
@@ -54,7 +73,7 @@ pub struct Channel {
 pub struct ChannelView {
     pub id: Uuid,
     pub name: String,
-    /// `webhook`, `email`, `ntfy` or `gotify`.
+    #[schema(value_type = ChannelKind)]
     pub kind: String,
     pub enabled: bool,
     /// Kind-specific settings.
@@ -62,6 +81,7 @@ pub struct ChannelView {
     pub config: Value,
     /// Alert events that notify (empty: every event).
     pub events: Vec<String>,
+    #[schema(value_type = crate::alerts::Severity)]
     pub min_severity: String,
     /// Only alerts about hosts in this group (none: every host).
     pub host_group_id: Option<Uuid>,
@@ -84,6 +104,7 @@ pub struct ChannelAnswer {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TestResult {
     /// `sent` or `failed`.
+    #[schema(value_type = DeliveryStatus)]
     pub status: String,
     pub attempts: i64,
     pub error: Option<String>,
@@ -103,6 +124,7 @@ pub struct Delivery {
     pub host_id: Option<Uuid>,
     pub alert_type: String,
     pub event: String,
+    #[schema(value_type = DeliveryStatus)]
     pub status: String,
     pub attempts: i64,
     pub error: Option<String>,

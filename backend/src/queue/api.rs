@@ -215,6 +215,34 @@ struct JobRow {
     completed_at: Option<DateTime<Utc>>,
 }
 
+/// The values of a job's `status`, for the API description.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Delayed,
+    Waiting,
+    Active,
+    Completed,
+    Failed,
+}
+
+/// Agent commands run on demand; the rest on a schedule.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueKind {
+    OnDemand,
+    Scheduled,
+}
+
+/// Where jobs are kept.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueStorage {
+    Database,
+    Redis,
+}
+
 /// One job as the queue monitor shows it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Job {
@@ -225,7 +253,8 @@ pub struct Job {
     pub job_name: String,
     pub host_id: Option<Uuid>,
     pub api_id: Option<String>,
-    /// `queued`, `waiting` (for the agent), `active`, `delayed`, `completed` or `failed`.
+    /// `waiting`: for the agent to connect.
+    #[schema(value_type = JobStatus)]
     pub status: String,
     pub attempt: i64,
     pub max_attempts: i64,
@@ -303,7 +332,7 @@ pub struct QueueCounts {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct QueueInfo {
     pub name: String,
-    /// `on_demand` (agent commands) or `scheduled`.
+    #[schema(value_type = QueueKind)]
     pub kind: String,
     #[serde(flatten)]
     pub counts: QueueCounts,
@@ -323,7 +352,7 @@ pub struct QueueInfo {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct QueueOverview {
-    /// `database` or `redis`.
+    #[schema(value_type = QueueStorage)]
     pub storage: String,
     pub replica_id: String,
     pub queues: Vec<QueueInfo>,

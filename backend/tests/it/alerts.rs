@@ -213,7 +213,14 @@ async fn alerts_lifecycle_history_config_and_summary() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(alerts::host_down_threshold(st).await.unwrap(), 120);
     // Auto-assign: set, left alone when absent, cleared with null.
-    let (_, _, me) = call(&server, Method::GET, "/api/v1/auth/profile", Some(&token), None).await;
+    let (_, _, me) = call(
+        &server,
+        Method::GET,
+        "/api/v1/auth/profile",
+        Some(&token),
+        None,
+    )
+    .await;
     let me_id = me["user"]["id"].clone();
     let put = |body: Value| {
         call(

@@ -54,4 +54,20 @@ export type ApiContract = [
   Expect<Assignable<ApiResponses["GET /api/v1/auto-enrollment/tokens"], (M.IntegrationToken)[]>>, // integrations.ts
   Expect<Assignable<ApiResponses["POST /api/v1/auto-enrollment/tokens"], M.TokenCreated>>, // integrations.ts
   Expect<Assignable<ApiResponses["PATCH /api/v1/auto-enrollment/tokens/{token_id}"], M.TokenUpdated>>, // integrations.ts
+  Expect<Assignable<ApiResponses["GET /api/v1/alerts"], M.AlertList>>, // ops.ts
+  Expect<Assignable<ApiResponses["GET /api/v1/alerts/summary"], M.AlertSummary>>, // ops.ts
+  Expect<Assignable<ApiResponses["GET /api/v1/alerts/{id}"], M.AlertDetail>>, // ops.ts
+  Expect<Assignable<ApiResponses["POST /api/v1/alerts/{id}/actions"], M.AlertAnswer>>, // ops.ts
+  Expect<Assignable<ApiResponses["GET /api/v1/alerts/config"], M.AlertConfigList>>, // ops.ts
+  Expect<Assignable<ApiResponses["PUT /api/v1/alerts/config/{alert_type}"], M.AlertConfigAnswer>>, // ops.ts
+  Expect<Assignable<ApiResponses["GET /api/v1/queues"], M.QueueOverview>>, // ops.ts
+  Expect<Assignable<ApiResponses["GET /api/v1/queues/jobs"], M.JobList>>, // ops.ts
+  Expect<Assignable<ApiResponses["GET /api/v1/queues/jobs/{id}"], M.JobAnswer>>, // ops.ts
+  Expect<Assignable<ApiResponses["POST /api/v1/queues/jobs/{id}/retry"], M.JobAnswer>>, // ops.ts
+  Expect<Assignable<ApiResponses["POST /api/v1/queues/{name}/run"], M.JobAnswer>>, // ops.ts
+  Expect<Assignable<ApiResponses["GET /api/v1/notifications/channels"], M.ChannelList>>, // ops.ts
+  Expect<Assignable<ApiResponses["POST /api/v1/notifications/channels"], M.ChannelAnswer>>, // ops.ts
+  Expect<Assignable<ApiResponses["PUT /api/v1/notifications/channels/{id}"], M.ChannelAnswer>>, // ops.ts
+  Expect<Assignable<ApiResponses["POST /api/v1/notifications/channels/{id}/test"], M.TestResult>>, // ops.ts
+  Expect<Assignable<ApiResponses["GET /api/v1/notifications/deliveries"], M.DeliveryList>>, // ops.ts
 ];

@@ -33,9 +33,9 @@ export interface Alert {
   metadata: Record<string, unknown>;
   resolved_at: string | null;
   resolved_by: string | null;
-  severity: string;
+  severity: Severity;
   silenced_until: string | null;
-  status: string;
+  status: AlertStatus;
   title: string;
   updated_at: string;
 }
@@ -48,7 +48,7 @@ export interface AlertConfig {
   alert_type: string;
   auto_assign_user_id: string | null;
   auto_resolve: boolean;
-  default_severity: string;
+  default_severity: Severity;
   enabled: boolean;
   metadata: Record<string, unknown>;
   retention_days: number;
@@ -89,6 +89,9 @@ export interface AlertList {
   total: number;
 }
 
+/** The values of an alert's `status`, for the API description. */
+export type AlertStatus = "open" | "acknowledged" | "silenced" | "resolved";
+
 /** Alert counts over the last `days` days (in the caller's host-group scope). */
 export interface AlertSummary {
   by_severity: Record<string, number>;
@@ -117,6 +120,9 @@ export interface ChannelAnswer {
   channel: ChannelView;
 }
 
+/** The channel kinds, for the API description. */
+export type ChannelKind = "webhook" | "email" | "ntfy" | "gotify";
+
 export interface ChannelList {
   channels: ChannelView[];
 }
@@ -137,9 +143,8 @@ export interface ChannelView {
   /** Only alerts about hosts in this group (none: every host). */
   host_group_id: string | null;
   id: string;
-  /** `webhook`, `email`, `ntfy` or `gotify`. */
-  kind: string;
-  min_severity: string;
+  kind: ChannelKind;
+  min_severity: Severity;
   name: string;
   updated_at: string;
 }
@@ -218,12 +223,15 @@ export interface Delivery {
   event: string;
   host_id: string | null;
   id: string;
-  status: string;
+  status: DeliveryStatus;
 }
 
 export interface DeliveryList {
   deliveries: Delivery[];
 }
+
+/** A delivery's outcome, for the API description. */
+export type DeliveryStatus = "sent" | "skipped_cooldown" | "failed";
 
 export interface DeviceList {
   devices: TrustedDevice[];
@@ -582,8 +590,8 @@ export interface Job {
   queue_name: string;
   run_at: string | null;
   started_at: string | null;
-  /** `queued`, `waiting` (for the agent), `active`, `delayed`, `completed` or `failed`. */
-  status: string;
+  /** `waiting`: for the agent to connect. */
+  status: JobStatus;
   updated_at: string;
 }
 
@@ -597,6 +605,9 @@ export interface JobList {
   offset: number;
   total: number;
 }
+
+/** The values of a job's `status`, for the API description. */
+export type JobStatus = "queued" | "delayed" | "waiting" | "active" | "completed" | "failed";
 
 /** `POST /auth/login` answers one of these. */
 export type LoginAnswer = LoginSuccess | LoginNeedsTfa;
@@ -725,8 +736,7 @@ export interface QueueCounts {
 }
 
 export type QueueInfo = QueueCounts & {
-  /** `on_demand` (agent commands) or `scheduled`. */
-  kind: string;
+  kind: QueueKind;
   name: string;
   /** Jobs ready in Redis' due index (Redis storage only). */
   redis_ready?: number;
@@ -736,12 +746,17 @@ export type QueueInfo = QueueCounts & {
   scheduler?: TaskStat;
 };
 
+/** Agent commands run on demand; the rest on a schedule. */
+export type QueueKind = "on_demand" | "scheduled";
+
 export interface QueueOverview {
   queues: QueueInfo[];
   replica_id: string;
-  /** `database` or `redis`. */
-  storage: string;
+  storage: QueueStorage;
 }
+
+/** Where jobs are kept. */
+export type QueueStorage = "database" | "redis";
 
 export type ReportingState = "reporting" | "overdue" | "stale";
 
@@ -858,6 +873,12 @@ export interface Settings {
   updated_at: string | null;
 }
 
+/**
+ * The values of severity fields, for the API description (`SEVERITIES`
+ * is what the server checks; a test keeps the two equal).
+ */
+export type Severity = "info" | "warning" | "error" | "critical";
+
 /** The user row fields a session carries. */
 export interface SignedInUser {
   email: string;
@@ -886,7 +907,7 @@ export interface TestResult {
   attempts: number;
   error: string | null;
   /** `sent` or `failed`. */
-  status: string;
+  status: DeliveryStatus;
 }
 
 /** A new TOTP secret, pending confirmation with a code. */

@@ -315,7 +315,7 @@ function JobDetailModal({ jobId, onClose }: { jobId: string; onClose: () => void
               <span className="font-medium">Error:</span> {j.error_message}
             </div>
           ) : null}
-          {j.output !== null && j.output !== undefined ? (
+          {j.output !== null ? (
             <div>
               <h3 className="mb-1 text-sm font-semibold">Output</h3>
               <JsonBlock value={j.output} label="Job output" />
