@@ -42,6 +42,11 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
         )
         .patch("/api/v1/hosts/{host_id}/notes", MANAGE, notes)
         .put("/api/v1/hosts/{host_id}/groups", MANAGE, set_groups)
+        .put(
+            "/api/v1/hosts/{host_id}/integrations",
+            MANAGE,
+            set_integrations,
+        )
         .post(
             "/api/v1/hosts/{host_id}/regenerate-credentials",
             MANAGE,
@@ -1231,6 +1236,79 @@ async fn set_groups(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntegrationsBody {
+    docker: Option<bool>,
+    compliance: Option<bool>,
+    auto_update: Option<bool>,
+}
+
+/// The host after an integration change, and whether its agent was told.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct IntegrationsChanged {
+    pub host: HostDetail,
+    /// True when the change was pushed to the agent's open socket on this
+    /// server (`apply_config`); otherwise the agent picks it up from
+    /// `GET /hosts/integrations` when it next starts.
+    pub agent_notified: bool,
+}
+
+/// Turns the Docker and compliance integrations and agent auto-update on or
+/// off for one host. Docker and compliance changes are pushed to a connected
+/// agent, which rewrites its config.yml and restarts.
+#[utoipa::path(
+    put,
+    path = "/api/v1/hosts/{host_id}/integrations",
+    tag = "Fleet",
+    params(("host_id" = String, Path, description = "host id")),
+    responses(
+        (status = 200, description = "Success", body = IntegrationsChanged),
+        (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
+    )
+)]
+async fn set_integrations(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(body): AppJson<IntegrationsBody>,
+) -> AppResult<Json<IntegrationsChanged>> {
+    if body.docker.is_none() && body.compliance.is_none() && body.auto_update.is_none() {
+        return Err(AppError::BadRequest(
+            "Send at least one of docker, compliance, auto_update".into(),
+        ));
+    }
+    let api_id = visible_host(&state, &user, id).await?;
+    let before = host_detail(&state, &user, id).await?.integrations;
+    let now = state.now();
+    const SQL: &str = "UPDATE hosts SET docker_enabled = COALESCE($2, docker_enabled), \
+        compliance_enabled = COALESCE($3, compliance_enabled), auto_update = COALESCE($4, auto_update), \
+        updated_at = $5 WHERE id = $1";
+    with_db!(state.db(), p => sqlx::query(SQL).bind(id).bind(body.docker).bind(body.compliance)
+        .bind(body.auto_update).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+    let docker = body.docker.filter(|d| *d != before.docker_enabled);
+    let compliance = body.compliance.filter(|c| *c != before.compliance_enabled);
+    let mut agent_notified = false;
+    if docker.is_some() || compliance.is_some() {
+        let msg = patchmon_protocol::ServerMessage::ApplyConfig {
+            config: patchmon_protocol::messages::ApplyConfig {
+                docker,
+                compliance: compliance.map(|c| patchmon_protocol::messages::ComplianceConfig {
+                    enabled: Some(patchmon_protocol::messages::ComplianceEnabled::Bool(c)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        };
+        agent_notified = state.hub().send(&api_id, &msg).is_ok();
+    }
+    tracing::info!(host = %id, ?docker, ?compliance, auto_update = ?body.auto_update, agent_notified, "host integrations changed");
+    Ok(Json(IntegrationsChanged {
+        host: host_detail(&state, &user, id).await?,
+        agent_notified,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
 struct BulkGroups {
     #[serde(alias = "hostIds")]
     host_ids: Option<Vec<Uuid>>,
@@ -1386,7 +1464,8 @@ async fn fetch_report(
     regenerate,
     friendly_name,
     notes,
-    fetch_report
+    fetch_report,
+    set_integrations
 ))]
 pub(crate) struct Api;
 

@@ -1712,3 +1712,98 @@ async fn fleet_timings_10k_hosts() {
         );
     }
 }
+
+/// Integration toggles: stored, pushed to the connected agent as
+/// `apply_config` (only what changed), served to the agent at start-up,
+/// refused without `can_manage_hosts` and on an empty body.
+#[tokio::test]
+async fn host_integrations_are_stored_and_pushed_to_the_agent() {
+    let server = TestServer::start().await;
+    let admin = setup_admin(&server).await;
+    let h = host_with_report(&server, "int-01").await;
+    let id = server.host(&h.api_id).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/hosts/{id}/integrations");
+
+    // Not connected: stored, not notified.
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        &path,
+        json!({"auto_update": true}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["agent_notified"], false);
+    assert_eq!(b["host"]["integrations"]["auto_update"], true);
+
+    let mut ws = super::queue::agent_ws(server.addr(), &h).await;
+    assert!(
+        TestServer::wait_for(Duration::from_secs(5), || async {
+            server.is_connected(&h.api_id).await
+        })
+        .await
+    );
+    let (s, b) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        &path,
+        json!({"docker": true, "compliance": false}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["agent_notified"], true, "{b}");
+    assert_eq!(b["host"]["integrations"]["docker_enabled"], true);
+    // Only docker changed (compliance was already off).
+    let frame = loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                if v["type"] == "apply_config" {
+                    break v;
+                }
+            }
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("no apply_config: {other:?}"),
+        }
+    };
+    assert_eq!(frame["config"], json!({"docker": true}), "{frame}");
+
+    // What the agent reads when it starts.
+    let r = client()
+        .get(format!("{}/api/v1/hosts/integrations", server.url()))
+        .header("X-API-ID", &h.api_id)
+        .header("X-API-KEY", &h.api_key)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["integrations"]["docker"], true, "{v}");
+
+    let (s, b) = send(&server, &admin, Method::PUT, &path, json!({})).await;
+    assert_eq!(s, 400, "{b}");
+    let (s, _) = send(
+        &server,
+        &admin,
+        Method::PUT,
+        &path,
+        json!({"docker": "yes"}),
+    )
+    .await;
+    assert_eq!(s, 400);
+    create_user(&server, &admin, "viewer", "readonly").await;
+    let viewer = token_of(&server, "viewer", USER_PW).await;
+    let (s, _) = send(
+        &server,
+        &viewer,
+        Method::PUT,
+        &path,
+        json!({"docker": false}),
+    )
+    .await;
+    assert_eq!(s, 403);
+}

@@ -30,6 +30,7 @@ export type ApiContract = [
   Expect<Assignable<ApiResponses["PATCH /api/v1/hosts/{host_id}/friendly-name"], M.HostDetail>>, // fleet.ts
   Expect<Assignable<ApiResponses["PATCH /api/v1/hosts/{host_id}/notes"], M.HostDetail>>, // fleet.ts
   Expect<Assignable<ApiResponses["PUT /api/v1/hosts/{host_id}/groups"], M.HostDetail>>, // fleet.ts
+  Expect<Assignable<ApiResponses["PUT /api/v1/hosts/{host_id}/integrations"], M.IntegrationsChanged>>, // fleet.ts
   Expect<Assignable<ApiResponses["POST /api/v1/hosts/{host_id}/regenerate-credentials"], M.CreatedHost>>, // fleet.ts
   Expect<Assignable<ApiResponses["PUT /api/v1/hosts/bulk/groups"], M.Updated>>, // fleet.ts
   Expect<Assignable<ApiResponses["GET /api/v1/ws/status/{api_id}"], M.WsStatus>>, // fleet.ts

@@ -17,6 +17,7 @@ import type {
   HostRepositoryList,
   HostView,
   HostViewList,
+  IntegrationsChanged,
   PackageDetail,
   PackageDetailView,
   PackageList,
@@ -88,6 +89,20 @@ export async function setNotes(hostId: string, notes: string): Promise<HostDetai
 
 export async function setHostGroups(hostId: string, groupIds: string[]): Promise<HostDetail> {
   return expectShape<HostDetail>(await request(`/api/v1/hosts/${id(hostId)}/groups`, { method: 'PUT', body: { group_ids: groupIds } }), 'groups');
+}
+
+export interface IntegrationsInput {
+  docker?: boolean;
+  compliance?: boolean;
+  auto_update?: boolean;
+}
+
+/** Turns integrations on or off; a connected agent is told at once (`agent_notified`). */
+export async function setHostIntegrations(hostId: string, input: IntegrationsInput): Promise<IntegrationsChanged> {
+  return expectShape<IntegrationsChanged>(await request(`/api/v1/hosts/${id(hostId)}/integrations`, { method: 'PUT', body: input }), 'integrations', {
+    host: 'object',
+    agent_notified: 'boolean',
+  });
 }
 
 export async function regenerateCredentials(hostId: string): Promise<CreatedHost> {

@@ -548,6 +548,17 @@ export interface IntegrationToken {
   users: TokenCreator | null;
 }
 
+/** The host after an integration change, and whether its agent was told. */
+export interface IntegrationsChanged {
+  /**
+   * True when the change was pushed to the agent's open socket on this
+   * server (`apply_config`); otherwise the agent picks it up from
+   * `GET /hosts/integrations` when it next starts.
+   */
+  agent_notified: boolean;
+  host: HostDetail;
+}
+
 /** One address of an interface. */
 export interface InterfaceAddressInfo {
   address: string;
@@ -1071,6 +1082,7 @@ export interface ApiResponses {
   "PATCH /api/v1/hosts/{host_id}/friendly-name": HostDetail;
   "PUT /api/v1/hosts/{host_id}/groups": HostDetail;
   "GET /api/v1/hosts/{host_id}/history": HistoryPage;
+  "PUT /api/v1/hosts/{host_id}/integrations": IntegrationsChanged;
   "GET /api/v1/hosts/{host_id}/jobs": HostQueue;
   "PATCH /api/v1/hosts/{host_id}/notes": HostDetail;
   "GET /api/v1/hosts/{host_id}/packages": HostPackageList;

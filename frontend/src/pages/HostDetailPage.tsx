@@ -13,6 +13,8 @@ import {
   regenerateCredentials,
   setFriendlyName,
   setHostGroups,
+  setHostIntegrations,
+  type IntegrationsInput,
   setNotes,
 } from '../api/fleet';
 import { ApiError, errorMessage } from '../api/errors';
@@ -295,8 +297,64 @@ function Overview({ host }: { host: HostDetail }) {
           ]}
         />
       </Card>
+      <Integrations host={host} />
       <Notes host={host} />
     </div>
+  );
+}
+
+const INTEGRATIONS: { key: keyof IntegrationsInput; flag: keyof HostDetail['integrations']; label: string; hint: string }[] = [
+  { key: 'docker', flag: 'docker_enabled', label: 'Docker inventory', hint: 'containers, images, volumes and networks' },
+  { key: 'compliance', flag: 'compliance_enabled', label: 'Compliance scans', hint: 'OpenSCAP' },
+  { key: 'auto_update', flag: 'auto_update', label: 'Agent auto-update', hint: 'install new agent releases' },
+];
+
+function Integrations({ host }: { host: HostDetail }) {
+  const canManage = useCan('can_manage_hosts');
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const change = useMutation({
+    mutationFn: (input: IntegrationsInput) => setHostIntegrations(host.id, input),
+    onSuccess: async (r, input) => {
+      const pushed = input.auto_update === undefined;
+      toast.show({
+        kind: 'success',
+        message: !pushed || r.agent_notified ? 'Integrations saved' : 'Integrations saved; the agent applies them when it next starts',
+      });
+      queryClient.setQueryData(['host', host.id], r.host);
+      await queryClient.invalidateQueries({ queryKey: ['host', host.id] });
+    },
+    onError: (e) => toast.show({ kind: 'error', message: `Could not change the integrations: ${errorMessage(e)}` }),
+  });
+  return (
+    <Card title="Integrations">
+      <ul className="space-y-2 text-sm">
+        {INTEGRATIONS.map((i) => {
+          const on = host.integrations[i.flag];
+          return (
+            <li key={i.key} className="flex items-center justify-between gap-3">
+              <span>
+                {i.label} <span className="text-xs text-slate-500">({i.hint})</span>
+              </span>
+              {canManage ? (
+                <label className="flex items-center gap-2">
+                  <input
+                    type="checkbox"
+                    aria-label={i.label}
+                    checked={on}
+                    disabled={change.isPending}
+                    onChange={(e) => change.mutate({ [i.key]: e.target.checked })}
+                  />
+                  {on ? 'on' : 'off'}
+                </label>
+              ) : (
+                <Badge color={on ? 'green' : 'slate'}>{on ? 'on' : 'off'}</Badge>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </Card>
   );
 }
 
