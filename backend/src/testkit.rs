@@ -41,6 +41,11 @@ struct PgCleanup {
     name: String,
 }
 
+/// PostgreSQL 15 can deadlock two concurrent `DROP DATABASE … WITH (FORCE)`
+/// on their ProcSignalBarriers (seen here: both waited for minutes), so the
+/// drops of one test process run one at a time.
+static DROP_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 impl Drop for PgCleanup {
     fn drop(&mut self) {
         if std::env::var_os("TEST_KEEP_DB").is_some() {
@@ -49,6 +54,7 @@ impl Drop for PgCleanup {
         let (url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs inside the test's runtime; use a thread with its own.
         let _ = std::thread::spawn(move || {
+            let _one_at_a_time = DROP_LOCK.lock().unwrap_or_else(|e| e.into_inner());
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -206,6 +206,7 @@ struct JobRow {
     attempt_number: i64,
     max_attempts: i64,
     error_message: Option<String>,
+    payload: Option<SqlJson<Value>>,
     output: Option<SqlJson<Value>>,
     run_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
@@ -259,6 +260,10 @@ pub struct Job {
     pub attempt: i64,
     pub max_attempts: i64,
     pub error_message: Option<String>,
+    /// What the job was asked to do (agent commands: `{"command": …}`).
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Value>,
+    /// What the job reported when it finished.
     #[schema(value_type = Option<Object>)]
     pub output: Option<Value>,
     pub run_at: Option<DateTime<Utc>>,
@@ -282,6 +287,7 @@ impl JobRow {
             attempt: self.attempt_number,
             max_attempts: self.max_attempts,
             error_message: self.error_message,
+            payload: self.payload.map(|j| j.0),
             output: self.output.map(|j| j.0),
             run_at: self.run_at,
             expires_at: self.expires_at,
@@ -387,7 +393,7 @@ macro_rules! job_select {
     ($tail:literal) => {
         concat!(
             "SELECT id, job_id, queue_name, job_name, host_id, api_id, status, attempt_number, max_attempts, ",
-            "error_message, output, run_at, expires_at, started_at, created_at, updated_at, completed_at ",
+            "error_message, payload, output, run_at, expires_at, started_at, created_at, updated_at, completed_at ",
             "FROM job_history ",
             $tail
         )

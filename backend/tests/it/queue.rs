@@ -307,6 +307,7 @@ async fn a_waiting_command_expires_and_a_failed_one_can_be_retried() {
         .await;
         assert_eq!(s, 200);
         assert_eq!(b["job"]["job_name"], "update_agent");
+        assert_eq!(b["job"]["payload"]["command"], "update_agent", "{b}");
         let (s, _, b) = call(
             &server,
             Method::POST,

@@ -597,7 +597,10 @@ export interface Job {
   job_id: string;
   job_name: string;
   max_attempts: number;
+  /** What the job reported when it finished. */
   output: Record<string, unknown> | null;
+  /** What the job was asked to do (agent commands: `{"command": …}`). */
+  payload: Record<string, unknown> | null;
   queue_name: string;
   run_at: string | null;
   started_at: string | null;

@@ -17,7 +17,7 @@ const QUEUES = {
 function job(over: Partial<Job> = {}): Job {
   return {
     id: 'j1', job_id: 'j1', queue_name: 'agent-commands', job_name: 'report_now', host_id: 'h1', api_id: 'patchmon_abc', status: 'failed', attempt: 5, max_attempts: 5,
-    error_message: 'Expired: the agent did not connect before the job expired', output: null, run_at: '2026-11-25T10:00:00Z', expires_at: '2026-11-26T10:00:00Z',
+    error_message: 'Expired: the agent did not connect before the job expired', payload: { command: 'report_now' }, output: null, run_at: '2026-11-25T10:00:00Z', expires_at: '2026-11-26T10:00:00Z',
     started_at: '2026-11-25T10:00:00Z', created_at: '2026-11-25T10:00:00Z', updated_at: '2026-11-25T10:00:01Z', completed_at: '2026-11-25T10:00:01Z',
     ...over,
   };
@@ -92,6 +92,7 @@ describe('Queue monitor', () => {
     const dialog = await screen.findByRole('dialog', { name: 'Job report_now' });
     expect(await within(dialog).findByText(/Expired: the agent did not connect/)).toBeInTheDocument();
     expect(within(dialog).getByText('5 of 5')).toBeInTheDocument();
+    expect(within(dialog).getByLabelText('Job payload')).toHaveTextContent('"command": "report_now"');
     expect(within(dialog).getByText('1.0 s')).toBeInTheDocument();
     await user.click(within(dialog).getByRole('button', { name: 'Retry' }));
     await screen.findByText('Job report_now queued again');

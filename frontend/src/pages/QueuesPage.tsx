@@ -315,6 +315,12 @@ function JobDetailModal({ jobId, onClose }: { jobId: string; onClose: () => void
               <span className="font-medium">Error:</span> {j.error_message}
             </div>
           ) : null}
+          {j.payload !== null ? (
+            <div>
+              <h3 className="mb-1 text-sm font-semibold">Payload</h3>
+              <JsonBlock value={j.payload} label="Job payload" />
+            </div>
+          ) : null}
           {j.output !== null ? (
             <div>
               <h3 className="mb-1 text-sm font-semibold">Output</h3>
