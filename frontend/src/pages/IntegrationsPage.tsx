@@ -4,9 +4,10 @@ import { errorMessage } from '../api/errors';
 import { getSettings, listGroups } from '../api/fleet';
 import { createToken, deleteToken, listTokens, updateToken } from '../api/integrations';
 import type { CreatedIntegrationToken, IntegrationToken, IntegrationType, TokenInput, TokenScopes } from '../api/model';
+import { DeleteDialog } from '../components/DeleteDialog';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate, formatRelative } from '../components/format';
-import { Badge, Button, Card, ConfirmDialog, CopyButton, Field, Loading, Modal, PageHeader, inputClass, selectClass, tableClass, tdClass, thClass } from '../components/ui';
+import { Badge, Button, Card, CopyButton, Field, Loading, Modal, PageHeader, inputClass, selectClass, tableClass, tdClass, thClass } from '../components/ui';
 import { HOST_SCOPE_ACTIONS, INTEGRATION_TYPES, snippetsFor, typeInfo, type Snippet } from '../integrations/snippets';
 import { useToast } from '../toast/context';
 
@@ -476,24 +477,19 @@ function SecretModal({ token, onClose }: { token: CreatedIntegrationToken; onClo
 }
 
 function DeleteTokenDialog({ token, onClose }: { token: IntegrationToken; onClose: () => void }) {
-  const queryClient = useQueryClient();
-  const toast = useToast();
-  const [error, setError] = useState<string | null>(null);
-  const remove = useMutation({
-    mutationFn: () => deleteToken(token.id),
-    onSuccess: async () => {
-      toast.show({ kind: 'success', message: `Token ${token.token_name} deleted` });
-      await queryClient.invalidateQueries({ queryKey: TOKENS_KEY });
-      onClose();
-    },
-    onError: (e) => setError(errorMessage(e)),
-  });
   return (
-    <ConfirmDialog title={`Delete token ${token.token_name}?`} confirmLabel="Delete token" onConfirm={() => remove.mutate()} onCancel={onClose} busy={remove.isPending}>
+    <DeleteDialog
+      title={`Delete token ${token.token_name}?`}
+      confirmLabel="Delete token"
+      run={() => deleteToken(token.id)}
+      done={`Token ${token.token_name} deleted`}
+      refresh={TOKENS_KEY}
+      errorTitle="Token not deleted"
+      onClose={onClose}
+    >
       <p>
         Scripts, inventories and widgets that use <span className="font-mono">{token.token_key}</span> stop working at once. Hosts it enrolled stay.
       </p>
-      {error ? <ErrorPanel title="Token not deleted" message={error} /> : null}
-    </ConfirmDialog>
+    </DeleteDialog>
   );
 }

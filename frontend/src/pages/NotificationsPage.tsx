@@ -21,10 +21,11 @@ import {
   type TestResult,
 } from '../api/ops';
 import { useCan } from '../auth/session';
+import { DeleteDialog } from '../components/DeleteDialog';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate, formatRelative, humanize } from '../components/format';
 import { StatusBadge } from '../components/opsBits';
-import { Badge, Button, Card, ConfirmDialog, Field, Loading, Modal, PageHeader, selectClass, tableClass, tdClass, thClass } from '../components/ui';
+import { Badge, Button, Card, Field, Loading, Modal, PageHeader, selectClass, tableClass, tdClass, thClass } from '../components/ui';
 import { FilterSelect } from '../table/TableParts';
 import { useToast } from '../toast/context';
 
@@ -450,23 +451,18 @@ function ChannelFormModal({ channel, onClose }: { channel?: Channel; onClose: ()
 }
 
 function DeleteChannelDialog({ channel, onClose }: { channel: Channel; onClose: () => void }) {
-  const queryClient = useQueryClient();
-  const toast = useToast();
-  const [error, setError] = useState<string | null>(null);
-  const remove = useMutation({
-    mutationFn: () => deleteChannel(channel.id),
-    onSuccess: async () => {
-      toast.show({ kind: 'success', message: `Channel ${channel.name} deleted` });
-      await queryClient.invalidateQueries({ queryKey: CHANNELS_KEY });
-      onClose();
-    },
-    onError: (e) => setError(errorMessage(e)),
-  });
   return (
-    <ConfirmDialog title={`Delete channel ${channel.name}?`} confirmLabel="Delete channel" onConfirm={() => remove.mutate()} onCancel={onClose} busy={remove.isPending}>
+    <DeleteDialog
+      title={`Delete channel ${channel.name}?`}
+      confirmLabel="Delete channel"
+      run={() => deleteChannel(channel.id)}
+      done={`Channel ${channel.name} deleted`}
+      refresh={CHANNELS_KEY}
+      errorTitle="Channel not deleted"
+      onClose={onClose}
+    >
       <p>Alerts are no longer sent to {target(channel)}.</p>
-      {error ? <ErrorPanel title="Channel not deleted" message={error} /> : null}
-    </ConfirmDialog>
+    </DeleteDialog>
   );
 }
 
