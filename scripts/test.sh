@@ -103,6 +103,13 @@ env -u TEST_DATABASE_URL cargo test --workspace --all-targets "$@"
 
 log "Rust tests on PostgreSQL"
 TEST_DATABASE_URL="$PG_URL" cargo test --workspace --all-targets "$@"
+# Test databases are kept while tests run (see backend/src/testkit.rs); drop them now.
+if command -v psql >/dev/null 2>&1; then
+    { psql "$PG_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'pmtest\_%'" 2>/dev/null || true; } |
+        while IFS= read -r db; do
+            psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+        done
+fi
 
 if [ "$FULL" -eq 1 ]; then
     command -v chromium >/dev/null 2>&1 || apt_install chromium

@@ -35,63 +35,49 @@ pub struct TestServer {
     guard: Option<TestDatabase>,
 }
 
-/// A PostgreSQL test database to drop when the server goes away.
-struct PgCleanup {
-    admin_url: String,
-    name: String,
-}
+/// Test databases are not dropped while tests run: PostgreSQL 15's `DROP
+/// DATABASE` waits on a ProcSignalBarrier that other tests' idle pooled
+/// connections did not absorb, and `CREATE DATABASE` queues behind it, which
+/// stalled whole runs for minutes. Instead each test process drops the
+/// `pmtest_*` databases left by earlier runs once, before creating its
+/// first one (no connection of its own exists then); `scripts/test.sh` also
+/// drops them after the PostgreSQL run.
+static STALE_DROPPED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
 
-/// PostgreSQL 15 can deadlock two concurrent `DROP DATABASE … WITH (FORCE)`
-/// on their ProcSignalBarriers (seen here: both waited for minutes), so the
-/// drops of one test process run one at a time.
-static DROP_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-impl Drop for PgCleanup {
-    fn drop(&mut self) {
-        if std::env::var_os("TEST_KEEP_DB").is_some() {
-            return;
-        }
-        let (url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime; use a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let _one_at_a_time = DROP_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
-                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
-                    let _ = c.close().await;
-                }
-            });
-        })
-        .join();
+async fn drop_stale_test_databases(admin: &mut sqlx::PgConnection) {
+    if std::env::var_os("TEST_KEEP_DB").is_some() {
+        return;
+    }
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'pmtest\\_%' ESCAPE '\\'",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        // Names come from pg_database and match pmtest_<hex>; quoted anyway.
+        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *admin)
+            .await;
     }
 }
 
-/// A throwaway database; dropped (PostgreSQL) or deleted (SQLite) with this value.
+/// A throwaway database: SQLite files are deleted with this value;
+/// PostgreSQL databases by the next test process (`drop_stale_test_databases`).
 pub struct TestDatabase {
     pub url: DatabaseUrl,
     _dir: Option<tempfile::TempDir>,
-    _cleanup: Option<PgCleanup>,
 }
 
 /// A fresh database: temp SQLite, or a new PostgreSQL database when
 /// `TEST_DATABASE_URL` is a postgres URL.
 pub async fn fresh_database() -> TestDatabase {
-    let (url, dir, cleanup) = fresh_database_inner().await;
-    TestDatabase {
-        url,
-        _dir: dir,
-        _cleanup: cleanup,
-    }
+    let (url, dir) = fresh_database_inner().await;
+    TestDatabase { url, _dir: dir }
 }
 
-async fn fresh_database_inner() -> (DatabaseUrl, Option<tempfile::TempDir>, Option<PgCleanup>) {
+async fn fresh_database_inner() -> (DatabaseUrl, Option<tempfile::TempDir>) {
     match std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())
@@ -101,6 +87,9 @@ async fn fresh_database_inner() -> (DatabaseUrl, Option<tempfile::TempDir>, Opti
             let mut admin = sqlx::PgConnection::connect(&url)
                 .await
                 .unwrap_or_else(|e| panic!("TEST_DATABASE_URL unreachable: {e}"));
+            STALE_DROPPED
+                .get_or_init(|| drop_stale_test_databases(&mut admin))
+                .await;
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut admin)
                 .await
@@ -110,20 +99,12 @@ async fn fresh_database_inner() -> (DatabaseUrl, Option<tempfile::TempDir>, Opti
                 Some((base, _)) if !base.ends_with('/') => base.to_owned(),
                 _ => url.trim_end_matches('/').to_owned(),
             };
-            let cleanup = PgCleanup {
-                admin_url: url.clone(),
-                name: name.clone(),
-            };
-            (
-                DatabaseUrl::Postgres(format!("{base}/{name}")),
-                None,
-                Some(cleanup),
-            )
+            (DatabaseUrl::Postgres(format!("{base}/{name}")), None)
         }
         _ => {
             let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
             let url = format!("sqlite://{}/patchmon.db", dir.path().display());
-            (DatabaseUrl::Sqlite(url), Some(dir), None)
+            (DatabaseUrl::Sqlite(url), Some(dir))
         }
     }
 }
@@ -452,6 +433,6 @@ impl Drop for TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        // Field drop order then runs PgCleanup, which drops the database.
+        // The database stays until the next test process drops it (see STALE_DROPPED).
     }
 }
