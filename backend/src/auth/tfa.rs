@@ -412,6 +412,13 @@ struct DeviceList {
     devices: Vec<Device>,
 }
 
+/// `DELETE /auth/trusted-devices`: how many devices were forgotten.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DevicesRemoved {
+    message: String,
+    removed: u64,
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 struct TfaStatus {
     enabled: bool,
@@ -509,19 +516,19 @@ async fn revoke_device(
     path = "/api/v1/auth/trusted-devices",
     tag = "Two-factor authentication",
     responses(
-        (status = 200, description = "Success", body = super::Revoked),
+        (status = 200, description = "Success", body = DevicesRemoved),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
 async fn revoke_all_devices(
     State(state): State<AppState>,
     me: CurrentUser,
-) -> AppResult<Json<super::Revoked>> {
+) -> AppResult<Json<DevicesRemoved>> {
     let n = with_db!(state.db(), p => sqlx::query("DELETE FROM user_trusted_devices WHERE user_id = $1")
         .bind(me.id()).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(Json(super::Revoked {
+    Ok(Json(DevicesRemoved {
         message: "Trusted devices removed".into(),
-        revoked: n,
+        removed: n,
     }))
 }
 

@@ -334,6 +334,22 @@ async fn remember_device_skips_the_second_factor_until_it_expires() {
         with_device(device_tokens[1].clone()).await["requiresTfa"],
         true
     );
+    // Forget every device (a new session: the first one expired meanwhile):
+    // the one row left (expired, not yet pruned) is removed.
+    let t = ticket(&server).await;
+    let (s, _, b) = verify(&server, &t, &code(&secret, clock_now(&clock)), false).await;
+    assert_eq!(s, 200, "{b}");
+    let fresh = b["token"].as_str().unwrap().to_owned();
+    let (s, _, b) = call(
+        &server,
+        Method::DELETE,
+        "/api/v1/auth/trusted-devices",
+        Some(&fresh),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["removed"], 1, "{b}");
 }
 
 #[tokio::test]

@@ -237,6 +237,12 @@ export interface DeviceList {
   devices: TrustedDevice[];
 }
 
+/** `DELETE /auth/trusted-devices`: how many devices were forgotten. */
+export interface DevicesRemoved {
+  message: string;
+  removed: number;
+}
+
 /** A mounted filesystem; `size` is a display string. */
 export interface DiskInfo {
   mountpoint: string;
@@ -1058,7 +1064,7 @@ export interface ApiResponses {
   "GET /api/v1/auth/sessions": SessionList;
   "DELETE /api/v1/auth/sessions/{session_id}": Message;
   "POST /api/v1/auth/setup-admin": LoginSuccess;
-  "DELETE /api/v1/auth/trusted-devices": Revoked;
+  "DELETE /api/v1/auth/trusted-devices": DevicesRemoved;
   "GET /api/v1/auth/trusted-devices": DeviceList;
   "DELETE /api/v1/auth/trusted-devices/{device_id}": Message;
   "POST /api/v1/auth/verify-tfa": LoginSuccess;
