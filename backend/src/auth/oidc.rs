@@ -84,7 +84,7 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for Http {
 }
 
 fn http() -> AppResult<Http> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(15))

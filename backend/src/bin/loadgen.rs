@@ -277,7 +277,7 @@ async fn command_latency(n: usize) -> Result<(), Box<dyn std::error::Error>> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    patchmon_server::install_crypto_provider();
     let args = Args::parse();
     let db_url = DatabaseUrl::parse(&args.database_url)?;
     let db = Db::connect(&db_url, 4).await?;

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 pub fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    patchmon_server::install_crypto_provider();
     reqwest::Client::builder().build().expect("client")
 }
 
