@@ -34,36 +34,43 @@ async fn serve_dir(dir: &std::path::Path, path: &str) -> Response {
     let safe =
         !file.contains(['\\', '\0']) && file.split('/').all(|part| part != ".." && part != ".");
     if !safe {
-        return AppError::NotFound("Not found".into()).into_response();
+        return not_found();
     }
     if !file.is_empty()
         && let Ok(data) = tokio::fs::read(dir.join(file)).await
     {
-        return file_response(data, mime_of(file), file.starts_with("assets/"));
+        let mime = mime_guess::from_path(file).first_or_octet_stream();
+        return asset_response(file, data, mime.as_ref());
     }
-    let last = file.rsplit('/').next().unwrap_or("");
-    if last.contains('.') {
-        return AppError::NotFound("Not found".into()).into_response();
+    if !is_client_route(file) {
+        return not_found();
     }
     match tokio::fs::read(dir.join("index.html")).await {
-        Ok(index) => file_response(index, "text/html; charset=utf-8", false),
-        Err(_) => AppError::NotFound("Not found".into()).into_response(),
+        Ok(index) => shell_response(index),
+        Err(_) => not_found(),
     }
 }
 
-fn mime_of(file: &str) -> &'static str {
-    match file.rsplit('.').next().unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "json" | "map" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "txt" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
+// The rules both copies of the web app follow.
+
+/// A file that exists; hashed `assets/` are cached for good.
+fn asset_response(file: &str, body: Vec<u8>, mime: &str) -> Response {
+    file_response(body, mime, file.starts_with("assets/"))
+}
+
+/// A missing file with an extension is a real 404; any other path is a
+/// client-side route and gets the app shell.
+fn is_client_route(file: &str) -> bool {
+    !file.rsplit('/').next().unwrap_or("").contains('.')
+}
+
+/// `index.html`, never cached without revalidation.
+fn shell_response(index: Vec<u8>) -> Response {
+    file_response(index, "text/html; charset=utf-8", false)
+}
+
+fn not_found() -> Response {
+    AppError::NotFound("Not found".into()).into_response()
 }
 
 #[cfg(ui_embedded)]
@@ -75,22 +82,14 @@ struct Assets;
 fn serve_ui(_state: &AppState, path: &str) -> Response {
     let file = path.trim_start_matches('/');
     if let Some(asset) = Assets::get(file).filter(|_| !file.is_empty()) {
-        let immutable = file.starts_with("assets/");
-        return file_response(
-            asset.data.into_owned(),
-            asset.metadata.mimetype(),
-            immutable,
-        );
+        return asset_response(file, asset.data.into_owned(), asset.metadata.mimetype());
     }
-    // A missing file with an extension is a real 404; anything else is a
-    // client-side route and gets the app shell.
-    let last = file.rsplit('/').next().unwrap_or("");
-    if last.contains('.') {
-        return AppError::NotFound("Not found".into()).into_response();
+    if !is_client_route(file) {
+        return not_found();
     }
     match Assets::get("index.html") {
-        Some(index) => file_response(index.data.into_owned(), "text/html; charset=utf-8", false),
-        None => AppError::NotFound("Not found".into()).into_response(),
+        Some(index) => shell_response(index.data.into_owned()),
+        None => not_found(),
     }
 }
 
