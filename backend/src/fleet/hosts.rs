@@ -1278,15 +1278,17 @@ async fn set_integrations(
         ));
     }
     let api_id = visible_host(&state, &user, id).await?;
-    let before = host_detail(&state, &user, id).await?.integrations;
+    let (docker_was, compliance_was): (bool, bool) = with_db!(state.db(), p => sqlx::query_as(
+        "SELECT docker_enabled, compliance_enabled FROM hosts WHERE id = $1")
+        .bind(id).fetch_one(p).await)?;
     let now = state.now();
     const SQL: &str = "UPDATE hosts SET docker_enabled = COALESCE($2, docker_enabled), \
         compliance_enabled = COALESCE($3, compliance_enabled), auto_update = COALESCE($4, auto_update), \
         updated_at = $5 WHERE id = $1";
     with_db!(state.db(), p => sqlx::query(SQL).bind(id).bind(body.docker).bind(body.compliance)
         .bind(body.auto_update).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
-    let docker = body.docker.filter(|d| *d != before.docker_enabled);
-    let compliance = body.compliance.filter(|c| *c != before.compliance_enabled);
+    let docker = body.docker.filter(|d| *d != docker_was);
+    let compliance = body.compliance.filter(|c| *c != compliance_was);
     let mut agent_notified = false;
     if docker.is_some() || compliance.is_some() {
         let msg = patchmon_protocol::ServerMessage::ApplyConfig {
