@@ -276,16 +276,29 @@ async fn load_host(state: &AppState, id: Uuid) -> ApiResult<HostRow> {
     row.ok_or_else(not_found)
 }
 
-/// Authenticates, parses the id and loads the host, in the documented order.
-async fn host_request(
-    state: &AppState,
-    headers: &HeaderMap,
-    client: &ClientInfo,
-    raw_id: &str,
-) -> ApiResult<HostRow> {
-    authorize(state, headers, client, "get").await?;
-    let id = parse_host_id(raw_id)?;
-    load_host(state, id).await
+/// A `/api/hosts/{id}/…` request with `host:get`: authenticated, the id
+/// parsed and the host loaded, in the documented order (so a bad key is
+/// refused before a bad id, and a bad id before a missing host).
+struct ApiHost(HostRow);
+
+impl axum::extract::FromRequestParts<AppState> for ApiHost {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let load = async {
+            authorize(state, &parts.headers, &client, "get").await?;
+            let id = parse_host_id(&raw)?;
+            load_host(state, id).await
+        };
+        load.await.map(Self).map_err(IntoResponse::into_response)
+    }
 }
 
 #[utoipa::path(
@@ -298,13 +311,7 @@ async fn host_request(
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn host_stats(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    client: ClientInfo,
-    Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let h = host_request(&state, &headers, &client, &raw).await?;
+async fn host_stats(State(state): State<AppState>, ApiHost(h): ApiHost) -> ApiResult<Json<Value>> {
     let (total, outdated, security, repos): (i64, i64, i64, i64) = with_db!(state.db(), p => sqlx::query_as(
         "SELECT \
            (SELECT COUNT(*) FROM host_packages WHERE host_id = $1), \
@@ -338,13 +345,7 @@ async fn host_groups_of(state: &AppState, id: Uuid) -> ApiResult<Vec<(Uuid, Stri
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn host_info(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    client: ClientInfo,
-    Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let h = host_request(&state, &headers, &client, &raw).await?;
+async fn host_info(State(state): State<AppState>, ApiHost(h): ApiHost) -> ApiResult<Json<Value>> {
     let groups = host_groups_of(&state, h.id).await?;
     Ok(Json(json!({
         "id": h.id,
@@ -404,13 +405,7 @@ fn interfaces_json(raw: Option<DbJson<Value>>) -> Value {
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn host_network(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    client: ClientInfo,
-    Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let h = host_request(&state, &headers, &client, &raw).await?;
+async fn host_network(ApiHost(h): ApiHost) -> ApiResult<Json<Value>> {
     Ok(Json(json!({
         "id": h.id,
         "ip": h.ip.unwrap_or_default(),
@@ -447,13 +442,7 @@ fn megabytes(gb: Option<f64>) -> Value {
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn host_system(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    client: ClientInfo,
-    Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let h = host_request(&state, &headers, &client, &raw).await?;
+async fn host_system(ApiHost(h): ApiHost) -> ApiResult<Json<Value>> {
     Ok(Json(json!({
         "id": h.id,
         "architecture": h.architecture,
@@ -502,12 +491,9 @@ struct PackagesQuery {
 )]
 async fn host_packages(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    client: ClientInfo,
-    Path(raw): Path<String>,
+    ApiHost(h): ApiHost,
     Query(q): Query<PackagesQuery>,
 ) -> ApiResult<Json<Value>> {
-    let h = host_request(&state, &headers, &client, &raw).await?;
     const ALL: &str = "SELECT hp.package_id, p.name, p.description, p.category, hp.current_version, \
         hp.available_version, hp.needs_update, hp.is_security_update, hp.updated_at \
         FROM host_packages hp JOIN packages p ON p.id = hp.package_id WHERE hp.host_id = $1 \
@@ -590,12 +576,9 @@ struct ReportRow {
 )]
 async fn host_package_reports(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    client: ClientInfo,
-    Path(raw): Path<String>,
+    ApiHost(h): ApiHost,
     Query(q): Query<LimitQuery>,
 ) -> ApiResult<Json<Value>> {
-    let h = host_request(&state, &headers, &client, &raw).await?;
     let n = limit(&q)?;
     let rows: Vec<ReportRow> = with_db!(state.db(), p => sqlx::query_as::<_, ReportRow>(
         "SELECT id, status, timestamp, total_packages, packages_count, security_count, payload_size_kb, \
@@ -652,12 +635,9 @@ struct JobRow {
 )]
 async fn host_agent_queue(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    client: ClientInfo,
-    Path(raw): Path<String>,
+    ApiHost(h): ApiHost,
     Query(q): Query<LimitQuery>,
 ) -> ApiResult<Json<Value>> {
-    let h = host_request(&state, &headers, &client, &raw).await?;
     let n = limit(&q)?;
     let (rows, counts, total) = with_db!(state.db(), p => {
         let rows: Vec<JobRow> = sqlx::query_as::<_, JobRow>(
@@ -718,13 +698,7 @@ async fn host_agent_queue(
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn host_notes(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    client: ClientInfo,
-    Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let h = host_request(&state, &headers, &client, &raw).await?;
+async fn host_notes(ApiHost(h): ApiHost) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "host_id": h.id, "notes": h.notes })))
 }
 
@@ -743,11 +717,8 @@ const DOCKER_DESCRIPTION: &str = "Monitor Docker containers, images, volumes, an
 )]
 async fn host_integrations(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    client: ClientInfo,
-    Path(raw): Path<String>,
+    ApiHost(h): ApiHost,
 ) -> ApiResult<Json<Value>> {
-    let h = host_request(&state, &headers, &client, &raw).await?;
     let statuses: Vec<(String, String)> = with_db!(state.db(), p => sqlx::query_as(
         "SELECT integration, status FROM host_integration_status WHERE host_id = $1 ORDER BY integration")
         .bind(h.id).fetch_all(p).await)?;
