@@ -331,6 +331,10 @@ impl Config {
         c.db_connection_limit = 8;
         // No agent binaries unless a test provides a directory.
         c.agent_binaries_dir = std::env::temp_dir().join("patchmon-test-no-agents");
+        // No scheduled jobs unless a test asks for them: a test that moves a
+        // ManualClock by hours or days would otherwise race the jobs that
+        // become due (session-cleanup pruning the very rows it then counts).
+        c.queue.scheduler_enabled = false;
         c
     }
 }
