@@ -37,7 +37,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::MatchedPath;
 use axum::http::Request;
+use axum::response::IntoResponse;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::agents::hub::CloseReason;
@@ -48,7 +50,7 @@ use crate::state::AppState;
 
 /// The full HTTP application.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(agents::router(&state))
         .merge(health::router())
         .merge(enroll::router())
@@ -57,17 +59,37 @@ pub fn app(state: AppState) -> Router {
         .merge(fleet::settings_api::public_router())
         .merge(install::router(&state))
         .merge(rbac::user_api(&state).into_parts().0)
-        .fallback(web::fallback)
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let path = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
-                tracing::info_span!("request", method = %req.method(), path = %path)
-            }),
-        )
-        .with_state(state)
+        .fallback(web::fallback);
+    with_layers(routes).with_state(state)
+}
+
+/// The layers every request goes through: a panicking handler answers a
+/// JSON 500 (and is logged) instead of taking the connection, or with
+/// `panic = "abort"` the process, down; the trace span sees that 500.
+pub fn with_layers(routes: Router<AppState>) -> Router<AppState> {
+    routes.layer(CatchPanicLayer::custom(panic_response)).layer(
+        TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let path = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+            tracing::info_span!("request", method = %req.method(), path = %path)
+        }),
+    )
+}
+
+fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!(panic = %panic_message(payload.as_ref()), "request handler panicked");
+    error::AppError::internal("handler panicked").into_response()
+}
+
+/// The text of a panic payload (`panic!` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Installs rustls' ring provider for the process (reqwest is built with

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use patchmon_protocol::{
     AgentMessage, MAX_MESSAGE_FROM_AGENT, PROTOCOL_VERSION, ServerMessage, WS_PING_INTERVAL_SECS,
     WS_READ_DEADLINE_SECS,
@@ -73,58 +73,69 @@ async fn run(state: AppState, host: AgentIdentity, secure: bool, socket: WebSock
     let mut revalidate = interval_at(Instant::now() + REVALIDATE_EVERY, REVALIDATE_EVERY);
     let mut read_deadline = Instant::now() + deadline;
 
-    let end: &str = loop {
-        tokio::select! {
-            frame = stream.next() => {
-                let msg = match frame {
-                    Some(Ok(m)) => m,
-                    Some(Err(e)) => {
-                        tracing::debug!(%api_id, error = %e, "agent socket error");
-                        break "read error";
+    // A panic while handling a frame ends this connection (unregistered below),
+    // not the task silently with a stale hub entry.
+    let session = std::panic::AssertUnwindSafe(async {
+        loop {
+            tokio::select! {
+                frame = stream.next() => {
+                    let msg = match frame {
+                        Some(Ok(m)) => m,
+                        Some(Err(e)) => {
+                            tracing::debug!(%api_id, error = %e, "agent socket error");
+                            break "read error";
+                        }
+                        None => break "closed by agent",
+                    };
+                    read_deadline = Instant::now() + deadline;
+                    match msg {
+                        Message::Text(t) => {
+                            if let Some(reply) = handle_agent_message(&state, &api_id, conn_id, t.as_str())
+                                && sink.send(Message::Text(reply.to_json().into())).await.is_err()
+                            {
+                                break "write error";
+                            }
+                        }
+                        Message::Close(_) => break "closed by agent",
+                        // Pongs and pings only extend the deadline (tungstenite answers pings).
+                        Message::Ping(_) | Message::Pong(_) | Message::Binary(_) => {}
                     }
-                    None => break "closed by agent",
-                };
-                read_deadline = Instant::now() + deadline;
-                match msg {
-                    Message::Text(t) => {
-                        if let Some(reply) = handle_agent_message(&state, &api_id, conn_id, t.as_str())
-                            && sink.send(Message::Text(reply.to_json().into())).await.is_err()
-                        {
+                }
+                cmd = outbound.recv() => match cmd {
+                    Some(Outbound::Text(t)) => {
+                        if sink.send(Message::Text(t.into())).await.is_err() {
                             break "write error";
                         }
                     }
-                    Message::Close(_) => break "closed by agent",
-                    // Pongs and pings only extend the deadline (tungstenite answers pings).
-                    Message::Ping(_) | Message::Pong(_) | Message::Binary(_) => {}
-                }
-            }
-            cmd = outbound.recv() => match cmd {
-                Some(Outbound::Text(t)) => {
-                    if sink.send(Message::Text(t.into())).await.is_err() {
+                    Some(Outbound::Close(reason)) => {
+                        let frame = CloseFrame { code: reason.code(), reason: reason.text().into() };
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                        break reason.text();
+                    }
+                    None => break "hub dropped",
+                },
+                _ = pings.tick() => {
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
                         break "write error";
                     }
                 }
-                Some(Outbound::Close(reason)) => {
-                    let frame = CloseFrame { code: reason.code(), reason: reason.text().into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    break reason.text();
+                _ = revalidate.tick() => {
+                    if !still_valid(&state, &host).await {
+                        let reason = CloseReason::CredentialsRevoked;
+                        let frame = CloseFrame { code: reason.code(), reason: reason.text().into() };
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                        break reason.text();
+                    }
                 }
-                None => break "hub dropped",
-            },
-            _ = pings.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    break "write error";
-                }
+                _ = sleep_until(read_deadline) => break "read deadline exceeded",
             }
-            _ = revalidate.tick() => {
-                if !still_valid(&state, &host).await {
-                    let reason = CloseReason::CredentialsRevoked;
-                    let frame = CloseFrame { code: reason.code(), reason: reason.text().into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    break reason.text();
-                }
-            }
-            _ = sleep_until(read_deadline) => break "read deadline exceeded",
+        }
+    });
+    let end: &str = match session.catch_unwind().await {
+        Ok(end) => end,
+        Err(p) => {
+            tracing::error!(%api_id, panic = %crate::panic_message(p.as_ref()), "agent session panicked");
+            "server error"
         }
     };
     let _ = sink.close().await;

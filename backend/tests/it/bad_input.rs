@@ -357,3 +357,46 @@ async fn ui_dir_serves_the_app_from_disk_and_stays_inside() {
     // API paths are never the web app.
     assert_eq!(get("/api/v1/nothing").await.unwrap().status(), 404);
 }
+
+/// The server's own layer stack turns a panicking handler into a JSON 500;
+/// the router (and so the process) keeps serving.
+#[tokio::test]
+async fn a_panicking_handler_answers_500_and_the_server_goes_on() {
+    use axum::body::{Body, to_bytes};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("handler bug")
+    }
+    let server = TestServer::start().await;
+    let router = patchmon_server::with_layers(
+        axum::Router::new()
+            .route("/boom", get(boom))
+            .route("/fine", get(|| async { "fine" })),
+    )
+    .with_state(server.state.clone());
+    for (path, want) in [
+        ("/boom", 500),
+        ("/fine", 200),
+        ("/boom", 500),
+        ("/fine", 200),
+    ] {
+        let req = axum::http::Request::get(path).body(Body::empty()).unwrap();
+        let res = router.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status().as_u16(), want, "{path}");
+        let body = to_bytes(res.into_body(), 1 << 16).await.unwrap();
+        if want == 500 {
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &v,
+                500,
+                "internal_error",
+                "Internal server error",
+            );
+        } else {
+            assert_eq!(&body[..], b"fine");
+        }
+    }
+}
