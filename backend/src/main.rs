@@ -244,6 +244,7 @@ async fn users_command(
                     first_name,
                     last_name,
                     role: "superadmin".into(),
+                    is_active: true,
                 },
             )
             .await?;

@@ -9,7 +9,13 @@
 //    route documents a response schema;
 // 3. src/api/contract.gen.ts states, for each such call, that the
 //    documented response type is assignable to the declared type, so
-//    `tsc -b` (npm run build) fails when client and server disagree on a field.
+//    `tsc -b` (npm run build) fails when client and server disagree on a field;
+// 4. every call to a route that documents a JSON request body sends it as
+//    `body: { … } satisfies ApiRequest<'METHOD /documented/{path}'>` naming
+//    that very route (or, for a variable, `body: input satisfies
+//    ApiRequest<'…', typeof input>`), so tsc checks what the client sends
+//    against the server's input type, unknown or misspelt fields included;
+//    a body sent to a route that documents none must be a Blob (`body: file`).
 //
 // `node scripts/check-api-routes.mjs --write` rewrites contract.gen.ts
 // (`npm run gen:types` does both generators); without it the file must be
@@ -28,13 +34,27 @@ const write = process.argv.includes('--write');
 /** `/api/v1/hosts/{host_id}/groups` → `/api/v1/hosts/{}/groups` */
 const normalise = (p) => p.replace(/\{[^}]*\}/g, '{}');
 
-/** `METHOD /normalised/path` → { key: 'METHOD /documented/{path}', hasBody } */
+/** `METHOD /normalised/path` → { key: 'METHOD /documented/{path}', hasBody, takesJson } */
 const documented = new Map();
 for (const [p, ops] of Object.entries(spec.paths ?? {})) {
   for (const [method, op] of Object.entries(ops)) {
     const ok = Object.entries(op.responses ?? {}).some(([code, r]) => /^2/.test(code) && r?.content?.['application/json']?.schema);
-    documented.set(`${method.toUpperCase()} ${normalise(p)}`, { key: `${method.toUpperCase()} ${p}`, hasBody: ok });
+    const takesJson = Boolean(op.requestBody?.content?.['application/json']?.schema);
+    documented.set(`${method.toUpperCase()} ${normalise(p)}`, { key: `${method.toUpperCase()} ${p}`, hasBody: ok, takesJson });
   }
+}
+
+/** The text of the call whose `(` is at `open`, through its matching `)`. */
+function callText(src, open) {
+  let depth = 0;
+  for (let i = open; i < src.length; i += 1) {
+    if (src[i] === '(') depth += 1;
+    else if (src[i] === ')') {
+      depth -= 1;
+      if (depth === 0) return src.slice(open, i + 1);
+    }
+  }
+  throw new Error('unbalanced (');
 }
 
 /** The text inside balanced `<…>` starting at `open` (the index of `<`). */
@@ -75,7 +95,15 @@ for (const file of files) {
     } else if (!new RegExp(`^\\s*await\\s*$`).test(before.split(/[;{}]\s*\n/).pop() ?? '')) {
       problems.push(`${call} (src/api/${file}): its answer is read without expectShape<T>/expectArray<T>`);
     }
-    calls.push({ call, file, type });
+    // What the call sends: `body: … satisfies ApiRequest<'KEY'>`, or a Blob.
+    const text = callText(src, m.index + 'request'.length);
+    const sends = /\bbody:/.test(text);
+    const sat = /body:\s*([\w.]+)?[^]*?satisfies\s+ApiRequest<\s*'([^']+)'\s*(?:,\s*typeof\s+([\w.]+)\s*)?>/.exec(text);
+    const declared = sat?.[2] ?? null;
+    if (sat && sat[1] && sat[3] !== sat[1]) {
+      problems.push(`${call} (src/api/${file}): a variable body needs \`${sat[1]} satisfies ApiRequest<'…', typeof ${sat[1]}>\` (so extra keys are refused)`);
+    }
+    calls.push({ call, file, type, sends, declared });
   }
 }
 
@@ -85,11 +113,23 @@ if (calls.length < 40) {
 }
 
 const lines = [];
+const sentBlobs = [];
+const declared = (c) => c.declared;
 for (const c of calls) {
   const doc = documented.get(c.call);
   if (!doc) {
     problems.push(`${c.call} (src/api/${c.file}) is not in docs/openapi.json`);
     continue;
+  }
+  if (doc.takesJson && declared(c) !== doc.key) {
+    problems.push(
+      `${c.call} (src/api/${c.file}) must send its body as \`… satisfies ApiRequest<'${doc.key}'>\`` +
+        (c.declared ? ` (it names '${c.declared}')` : ''),
+    );
+  } else if (!doc.takesJson && c.sends && c.declared) {
+    problems.push(`${c.call} (src/api/${c.file}) declares ApiRequest<'${c.declared}'>, but the server documents no JSON body for it`);
+  } else if (!doc.takesJson && c.sends) {
+    sentBlobs.push(c.call);
   }
   if (c.type === null) continue;
   if (!doc.hasBody) {
@@ -135,8 +175,16 @@ for (const file of files) {
   }
 }
 
+// A body the server documents no JSON schema for: only the logo upload, a Blob.
+for (const call of sentBlobs) {
+  if (call !== 'PUT /api/v1/settings/logo') problems.push(`${call} sends a body, but the server documents none for it`);
+}
+
 if (problems.length > 0) {
   for (const p of problems) console.error(`check-api-routes: ${p}`);
   process.exit(1);
 }
-console.log(`check-api-routes: ${calls.length} API calls documented; ${lines.length} typed answers checked against the server's schemas`);
+const bodies = calls.filter((c) => c.declared).length;
+console.log(
+  `check-api-routes: ${calls.length} API calls documented; ${lines.length} typed answers and ${bodies} request bodies checked against the server's schemas`,
+);

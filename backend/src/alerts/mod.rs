@@ -414,7 +414,8 @@ async fn detail(
     Ok(Json(AlertDetail { alert: a, history }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = AlertActionBody)]
 #[serde(deny_unknown_fields)]
 struct ActionBody {
     action: String,
@@ -427,6 +428,7 @@ struct ActionBody {
     post,
     path = "/api/v1/alerts/{id}/actions",
     tag = "Alerts",
+    request_body = ActionBody,
     params(("id" = String, Path, description = "id")),
     responses(
         (status = 200, description = "Success", body = AlertAnswer),
@@ -532,7 +534,8 @@ async fn list_config(
     Ok(Json(AlertConfigList { config: rows }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = AlertConfigBody)]
 #[serde(deny_unknown_fields)]
 struct ConfigBody {
     enabled: Option<bool>,
@@ -549,6 +552,7 @@ struct ConfigBody {
     put,
     path = "/api/v1/alerts/config/{alert_type}",
     tag = "Alerts",
+    request_body = ConfigBody,
     params(("alert_type" = String, Path, description = "alert type")),
     responses(
         (status = 200, description = "Success", body = AlertConfigAnswer),

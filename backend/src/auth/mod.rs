@@ -174,17 +174,20 @@ pub(crate) fn token_response(
 
 // ---------------------------------------------------------------- setup
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SetupAdminBody {
     #[serde(alias = "first_name")]
     first_name: Option<String>,
     #[serde(alias = "last_name")]
     last_name: Option<String>,
+    #[schema(required = true)]
     #[serde(default)]
     username: String,
+    #[schema(required = true)]
     #[serde(default)]
     email: String,
+    #[schema(required = true)]
     #[serde(default)]
     password: String,
 }
@@ -209,6 +212,7 @@ async fn check_admin_users(State(state): State<AppState>) -> AppResult<Json<Admi
     post,
     path = "/api/v1/auth/setup-admin",
     tag = "Sign-in and sessions",
+    request_body = SetupAdminBody,
     responses(
         (status = 200, description = "Success", body = LoginSuccess),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -228,6 +232,7 @@ async fn setup_admin(
             first_name: b.first_name,
             last_name: b.last_name,
             role: "superadmin".into(),
+            is_active: true,
         },
     )
     .await?;
@@ -261,10 +266,12 @@ async fn setup_admin(
 
 // ---------------------------------------------------------------- login
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginBody {
+    #[schema(required = true)]
     #[serde(default)]
     username: String,
+    #[schema(required = true)]
     #[serde(default)]
     password: String,
     /// A "remember this device" token for API clients (browsers send the cookie).
@@ -348,6 +355,7 @@ pub(crate) fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError
     post,
     path = "/api/v1/auth/login",
     tag = "Sign-in and sessions",
+    request_body = LoginBody,
     responses(
         (status = 200, description = "Success", body = LoginAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -489,7 +497,7 @@ pub(crate) async fn complete_login(
 
 // ---------------------------------------------------------------- session endpoints
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct RefreshBody {
     #[serde(alias = "refreshToken")]
     refresh_token: Option<String>,
@@ -499,6 +507,7 @@ struct RefreshBody {
     post,
     path = "/api/v1/auth/refresh",
     tag = "Sign-in and sessions",
+    request_body = RefreshBody,
     responses(
         (status = 200, description = "Success", body = LoginSuccess),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -593,7 +602,7 @@ async fn profile(State(state): State<AppState>, me: CurrentUser) -> AppResult<Js
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ProfileBody {
     #[serde(alias = "firstName")]
     first_name: Option<String>,
@@ -612,6 +621,7 @@ struct ProfileBody {
     put,
     path = "/api/v1/auth/profile",
     tag = "Sign-in and sessions",
+    request_body = ProfileBody,
     responses(
         (status = 200, description = "Success", body = UserChanged),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -683,10 +693,12 @@ async fn update_profile(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ChangePasswordBody {
+    #[schema(required = true)]
     #[serde(rename = "currentPassword", alias = "current_password", default)]
     current_password: String,
+    #[schema(required = true)]
     #[serde(rename = "newPassword", alias = "new_password", default)]
     new_password: String,
 }
@@ -695,6 +707,7 @@ struct ChangePasswordBody {
     put,
     path = "/api/v1/auth/change-password",
     tag = "Sign-in and sessions",
+    request_body = ChangePasswordBody,
     responses(
         (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)

@@ -196,10 +196,12 @@ pub async fn challenge(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct VerifyTfaBody {
+    #[schema(required = true)]
     #[serde(alias = "tfaTicket", alias = "ticket", default)]
     tfa_ticket: String,
+    #[schema(required = true)]
     #[serde(alias = "code", default)]
     token: String,
     #[serde(alias = "rememberMe", default)]
@@ -210,6 +212,7 @@ struct VerifyTfaBody {
     post,
     path = "/api/v1/auth/verify-tfa",
     tag = "Two-factor authentication",
+    request_body = VerifyTfaBody,
     responses(
         (status = 200, description = "Success", body = super::LoginSuccess),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -601,7 +604,8 @@ async fn setup(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = TfaCodeBody)]
 struct CodeBody {
     #[serde(alias = "code", default)]
     token: String,
@@ -611,6 +615,7 @@ struct CodeBody {
     post,
     path = "/api/v1/tfa/verify-setup",
     tag = "Two-factor authentication",
+    request_body = CodeBody,
     responses(
         (status = 200, description = "Success", body = BackupCodes),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -658,7 +663,8 @@ async fn verify_setup(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = TfaPasswordBody)]
 struct PasswordBody {
     #[serde(default)]
     password: String,
@@ -679,6 +685,7 @@ async fn confirm_password(t: &TfaState, pw: &str) -> AppResult<()> {
     post,
     path = "/api/v1/tfa/disable",
     tag = "Two-factor authentication",
+    request_body = PasswordBody,
     responses(
         (status = 200, description = "Success", body = crate::openapi::Message),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -730,6 +737,7 @@ async fn disable(
     post,
     path = "/api/v1/tfa/regenerate-backup-codes",
     tag = "Two-factor authentication",
+    request_body = PasswordBody,
     responses(
         (status = 200, description = "Success", body = BackupCodes),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)

@@ -71,7 +71,7 @@ fn rate_limit(state: &AppState, client: &ClientInfo) -> Option<Response> {
     Some(res)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct EnrollBody {
     friendly_name: Option<String>,
     machine_id: Option<String>,
@@ -79,7 +79,8 @@ struct EnrollBody {
     metadata: Option<serde_json::Map<String, Value>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = EnrollBulkBody)]
 struct BulkBody {
     hosts: Option<Vec<EnrollBody>>,
 }
@@ -326,6 +327,7 @@ async fn admit<T>(
     post,
     path = "/api/v1/auto-enrollment/enroll",
     tag = "Auto-enrollment",
+    request_body = EnrollBody,
     responses(
         (status = "2XX", description = "Success"),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -398,6 +400,7 @@ async fn enroll(
     post,
     path = "/api/v1/auto-enrollment/enroll/bulk",
     tag = "Auto-enrollment",
+    request_body = BulkBody,
     responses(
         (status = "2XX", description = "Success"),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)

@@ -171,7 +171,8 @@ async fn get_one(
     Ok(Json(HostGroupDetail { group, hosts }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = HostGroupBody)]
 struct GroupBody {
     name: Option<String>,
     description: Option<String>,
@@ -229,6 +230,7 @@ fn name_taken(e: AppError) -> AppError {
     post,
     path = "/api/v1/host-groups",
     tag = "Fleet",
+    request_body = GroupBody,
     responses(
         (status = 201, description = "Created", body = Group),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -266,6 +268,7 @@ async fn create(
     put,
     path = "/api/v1/host-groups/{group_id}",
     tag = "Fleet",
+    request_body = GroupBody,
     params(("group_id" = String, Path, description = "group id")),
     responses(
         (status = 200, description = "Success", body = Group),

@@ -462,7 +462,8 @@ pub struct CreatedHost {
 
 // ---------------------------------------------------------------- create
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateHostBody)]
 struct CreateHost {
     #[serde(alias = "friendlyName")]
     friendly_name: Option<String>,
@@ -474,6 +475,7 @@ struct CreateHost {
     post,
     path = "/api/v1/hosts",
     tag = "Fleet",
+    request_body = CreateHost,
     responses(
         (status = 201, description = "Host created; the only time `api_key` is sent", body = CreatedHost),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -1060,7 +1062,8 @@ async fn history(
 
 // ---------------------------------------------------------------- edits
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = FriendlyNameBody)]
 struct FriendlyName {
     #[serde(alias = "friendlyName")]
     friendly_name: Option<String>,
@@ -1070,6 +1073,7 @@ struct FriendlyName {
     patch,
     path = "/api/v1/hosts/{host_id}/friendly-name",
     tag = "Fleet",
+    request_body = FriendlyName,
     params(("host_id" = String, Path, description = "host id")),
     responses(
         (status = 200, description = "Success", body = HostDetail),
@@ -1094,7 +1098,8 @@ async fn friendly_name(
     Ok(Json(host_detail(&state, &user, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = NotesBody)]
 struct Notes {
     notes: Option<String>,
 }
@@ -1105,6 +1110,7 @@ pub const MAX_NOTES: usize = 10_000;
     patch,
     path = "/api/v1/hosts/{host_id}/notes",
     tag = "Fleet",
+    request_body = Notes,
     params(("host_id" = String, Path, description = "host id")),
     responses(
         (status = 200, description = "Success", body = HostDetail),
@@ -1133,7 +1139,8 @@ async fn notes(
     Ok(Json(host_detail(&state, &user, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = HostGroupsBody)]
 struct SetGroups {
     #[serde(alias = "groupIds")]
     group_ids: Option<Vec<Uuid>>,
@@ -1214,6 +1221,7 @@ async fn change_groups(
     put,
     path = "/api/v1/hosts/{host_id}/groups",
     tag = "Fleet",
+    request_body = SetGroups,
     params(("host_id" = String, Path, description = "host id")),
     responses(
         (status = 200, description = "Success", body = HostDetail),
@@ -1235,7 +1243,8 @@ async fn set_groups(
     Ok(Json(host_detail(&state, &user, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = HostIntegrationsBody)]
 #[serde(deny_unknown_fields)]
 struct IntegrationsBody {
     docker: Option<bool>,
@@ -1260,6 +1269,7 @@ pub struct IntegrationsChanged {
     put,
     path = "/api/v1/hosts/{host_id}/integrations",
     tag = "Fleet",
+    request_body = IntegrationsBody,
     params(("host_id" = String, Path, description = "host id")),
     responses(
         (status = 200, description = "Success", body = IntegrationsChanged),
@@ -1310,7 +1320,8 @@ async fn set_integrations(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = BulkGroupsBody)]
 struct BulkGroups {
     #[serde(alias = "hostIds")]
     host_ids: Option<Vec<Uuid>>,
@@ -1325,6 +1336,7 @@ pub const MAX_BULK: usize = 10_000;
     put,
     path = "/api/v1/hosts/bulk/groups",
     tag = "Fleet",
+    request_body = BulkGroups,
     responses(
         (status = 200, description = "Success", body = crate::openapi::Updated),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)

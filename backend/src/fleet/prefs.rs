@@ -63,7 +63,8 @@ struct ViewRow {
 const VIEW_COLUMNS: &str =
     "id, name, columns, sort, sort_order, filters, is_default, created_at, updated_at";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = HostViewBody)]
 struct ViewBody {
     name: Option<String>,
     #[serde(default)]
@@ -218,6 +219,7 @@ async fn save_view(
     post,
     path = "/api/v1/hosts/views",
     tag = "Fleet",
+    request_body = ViewBody,
     responses(
         (status = 201, description = "Created", body = ViewRow),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -240,6 +242,7 @@ async fn create_view(
     put,
     path = "/api/v1/hosts/views/{view_id}",
     tag = "Fleet",
+    request_body = ViewBody,
     params(("view_id" = String, Path, description = "view id")),
     responses(
         (status = 200, description = "Success", body = ViewRow),
@@ -302,7 +305,8 @@ struct DashboardLayout {
     updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = DashboardLayoutBody)]
 struct Layout {
     layout: Option<Vec<Card>>,
 }
@@ -339,6 +343,7 @@ async fn get_dashboard(
     put,
     path = "/api/v1/dashboard-preferences",
     tag = "Fleet",
+    request_body = Layout,
     responses(
         (status = 200, description = "Success", body = DashboardLayout),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)

@@ -186,7 +186,8 @@ async fn get_settings(
     Ok(Json(render(&state, &r)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = SettingsBody)]
 #[serde(deny_unknown_fields)]
 struct Update {
     server_protocol: Option<String>,
@@ -218,6 +219,7 @@ fn valid_host(h: &str) -> bool {
     put,
     path = "/api/v1/settings",
     tag = "Fleet",
+    request_body = Update,
     responses(
         (status = 200, description = "Success", body = Settings),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)

@@ -481,7 +481,7 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
         )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChannelBody {
     name: String,
@@ -601,6 +601,7 @@ fn fk_error(e: sqlx::Error) -> AppError {
     post,
     path = "/api/v1/notifications/channels",
     tag = "Notifications",
+    request_body = ChannelBody,
     responses(
         (status = 201, description = "Created", body = ChannelAnswer),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -633,6 +634,7 @@ async fn create(
     put,
     path = "/api/v1/notifications/channels/{id}",
     tag = "Notifications",
+    request_body = ChannelBody,
     params(("id" = String, Path, description = "id")),
     responses(
         (status = 200, description = "Success", body = ChannelAnswer),

@@ -146,7 +146,8 @@ fn valid_role_name(r: &str) -> bool {
         && r.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = RolePermissionsBody)]
 struct PutRoleBody {
     description: Option<String>,
     #[serde(flatten)]
@@ -160,6 +161,7 @@ struct PutRoleBody {
     put,
     path = "/api/v1/permissions/roles/{role}",
     tag = "Roles and permissions",
+    request_body = PutRoleBody,
     params(("role" = String, Path, description = "role")),
     responses(
         (status = 200, description = "Success", body = RoleSaved),

@@ -31,7 +31,7 @@ pub fn routes(api: ApiRouter) -> ApiRouter {
 }
 
 /// Accepts a JSON array or a comma-separated string (the UI's text field).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum IpList {
     List(Vec<String>),
@@ -53,7 +53,8 @@ impl IpList {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = TokenCreateBody)]
 struct CreateBody {
     token_name: Option<String>,
     #[serde(default)]
@@ -65,10 +66,12 @@ struct CreateBody {
     metadata: Option<serde_json::Map<String, Value>>,
     /// Also accepted at the top level (our UI sends it there).
     integration_type: Option<String>,
+    #[schema(value_type = Option<std::collections::HashMap<String, Vec<String>>>)]
     scopes: Option<Scopes>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = TokenUpdateBody)]
 struct UpdateBody {
     token_name: Option<String>,
     is_active: Option<bool>,
@@ -79,6 +82,7 @@ struct UpdateBody {
     default_host_group_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::tokens::handlers::double_option")]
     expires_at: Option<Option<String>>,
+    #[schema(value_type = Option<std::collections::HashMap<String, Vec<String>>>)]
     scopes: Option<Scopes>,
 }
 
@@ -317,6 +321,7 @@ async fn get_one(
     post,
     path = "/api/v1/auto-enrollment/tokens",
     tag = "Integration tokens",
+    request_body = CreateBody,
     responses(
         (status = 201, description = "Created; the only time `token_secret` is sent", body = TokenCreated),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -435,6 +440,7 @@ async fn create(
     patch,
     path = "/api/v1/auto-enrollment/tokens/{token_id}",
     tag = "Integration tokens",
+    request_body = UpdateBody,
     params(("token_id" = String, Path, description = "token id")),
     responses(
         (status = 200, description = "Success", body = TokenUpdated),

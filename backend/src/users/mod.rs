@@ -45,6 +45,8 @@ pub struct NewUser {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub role: String,
+    /// False creates the account disabled (it cannot sign in until enabled).
+    pub is_active: bool,
 }
 
 pub fn validate_username(u: &str) -> AppResult<String> {
@@ -109,7 +111,7 @@ pub async fn count(state: &AppState) -> AppResult<i64> {
 }
 
 const INSERT_USER: &str = "INSERT INTO users (id, username, email, password_hash, first_name, last_name, role, \
-    is_active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $8)";
+    is_active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $8, $8)";
 
 /// Serialises user-table invariants (first-run setup, last superadmin) inside
 /// a transaction: an advisory lock on PostgreSQL; SQLite has one writer anyway.
@@ -157,7 +159,7 @@ async fn create(state: &AppState, u: NewUser, only_if_first: bool) -> AppResult<
         }
         sqlx::query(INSERT_USER)
             .bind(id).bind(&u.username).bind(&u.email).bind(&hash).bind(&u.first_name)
-            .bind(&u.last_name).bind(&u.role).bind(now)
+            .bind(&u.last_name).bind(&u.role).bind(now).bind(u.is_active)
             .execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
@@ -335,7 +337,7 @@ async fn get_user(
     Ok(Json(target(&state, id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CreateUserBody {
     username: String,
     email: String,
@@ -345,12 +347,16 @@ struct CreateUserBody {
     #[serde(alias = "lastName")]
     last_name: Option<String>,
     role: Option<String>,
+    /// Default true; false creates the account disabled.
+    #[serde(alias = "isActive")]
+    is_active: Option<bool>,
 }
 
 #[utoipa::path(
     post,
     path = "/api/v1/auth/admin/users",
     tag = "Users",
+    request_body = CreateUserBody,
     responses(
         (status = 201, description = "Created", body = crate::auth::UserChanged),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
@@ -373,6 +379,7 @@ async fn create_user(
             first_name: b.first_name,
             last_name: b.last_name,
             role,
+            is_active: b.is_active.unwrap_or(true),
         },
         false,
     )
@@ -399,7 +406,7 @@ async fn create_user(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateUserBody {
     username: Option<String>,
     email: Option<String>,
@@ -416,6 +423,7 @@ struct UpdateUserBody {
     put,
     path = "/api/v1/auth/admin/users/{user_id}",
     tag = "Users",
+    request_body = UpdateUserBody,
     params(("user_id" = String, Path, description = "user id")),
     responses(
         (status = 200, description = "Success", body = crate::auth::UserChanged),
@@ -555,7 +563,7 @@ async fn delete_user(
     Ok(crate::openapi::Message::new("User deleted successfully"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ResetPasswordBody {
     #[serde(alias = "new_password")]
     #[serde(rename = "newPassword")]
@@ -566,6 +574,7 @@ struct ResetPasswordBody {
     post,
     path = "/api/v1/auth/admin/users/{user_id}/reset-password",
     tag = "Users",
+    request_body = ResetPasswordBody,
     params(("user_id" = String, Path, description = "user id")),
     responses(
         (status = 200, description = "Success", body = crate::openapi::Message),

@@ -348,6 +348,26 @@ async fn user_administration() {
     )
     .await;
     assert_eq!(s, 409, "usernames are unique regardless of case: {b}");
+    // An account created disabled exists but cannot sign in.
+    let (s, _, b) = call(&server, Method::POST, users, Some(&sa),
+        Some(json!({"username": "erin", "email": "erin@example.com", "password": USER_PW, "is_active": false}))).await;
+    assert_eq!(
+        (s.as_u16(), &b["user"]["is_active"]),
+        (201, &json!(false)),
+        "{b}"
+    );
+    let (s, _, _) = super::auth::login(&server, "erin", USER_PW).await;
+    assert_eq!(s, 401);
+    let erin = b["user"]["id"].as_str().unwrap().to_owned();
+    let (s, _, _) = call(
+        &server,
+        Method::DELETE,
+        &format!("{users}/{erin}"),
+        Some(&sa),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
 
     let (s, _, list) = call(&server, Method::GET, users, Some(&sa), None).await;
     assert_eq!(s, 200);

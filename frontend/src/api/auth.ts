@@ -1,5 +1,8 @@
 import { expectArray, expectShape, request, setCsrfToken } from './client';
 import type {
+  ApiRequest,
+  CreateUserBody,
+  UpdateUserBody,
   AdminUsersCheck,
   BackupCodes,
   LoginAnswer,
@@ -42,11 +45,11 @@ export interface SetupAdminInput {
 }
 
 export async function setupAdmin(input: SetupAdminInput): Promise<LoginSuccess> {
-  return loginAnswer(expectShape<LoginSuccess>(await request('/api/v1/auth/setup-admin', { method: 'POST', body: input, allow401: true }), 'setup-admin', LOGIN_FIELDS));
+  return loginAnswer(expectShape<LoginSuccess>(await request('/api/v1/auth/setup-admin', { method: 'POST', body: input satisfies ApiRequest<'POST /api/v1/auth/setup-admin', typeof input>, allow401: true }), 'setup-admin', LOGIN_FIELDS));
 }
 
 export async function login(username: string, password: string): Promise<LoginSuccess | LoginNeedsTfa> {
-  const body = expectShape<LoginAnswer>(await request('/api/v1/auth/login', { method: 'POST', body: { username, password }, allow401: true }), 'login');
+  const body = expectShape<LoginAnswer>(await request('/api/v1/auth/login', { method: 'POST', body: { username, password } satisfies ApiRequest<'POST /api/v1/auth/login'>, allow401: true }), 'login');
   if ('requiresTfa' in body && body.requiresTfa) {
     return expectShape<LoginNeedsTfa>(body, 'login (tfa)', { tfa_ticket: 'string' });
   }
@@ -58,7 +61,7 @@ export async function verifyTfa(ticket: string, token: string, rememberMe: boole
     expectShape<LoginSuccess>(
       await request('/api/v1/auth/verify-tfa', {
         method: 'POST',
-        body: { tfa_ticket: ticket, token, remember_me: rememberMe },
+        body: { tfa_ticket: ticket, token, remember_me: rememberMe } satisfies ApiRequest<'POST /api/v1/auth/verify-tfa'>,
         allow401: true,
       }),
       'verify-tfa',
@@ -87,11 +90,11 @@ export async function getProfile(signal?: AbortSignal): Promise<Profile> {
 }
 
 export async function updateProfile(input: Partial<Pick<User, 'first_name' | 'last_name' | 'email'>>): Promise<void> {
-  await request('/api/v1/auth/profile', { method: 'PUT', body: input });
+  await request('/api/v1/auth/profile', { method: 'PUT', body: input satisfies ApiRequest<'PUT /api/v1/auth/profile', typeof input> });
 }
 
 export async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
-  await request('/api/v1/auth/change-password', { method: 'PUT', body: { currentPassword, newPassword } });
+  await request('/api/v1/auth/change-password', { method: 'PUT', body: { currentPassword, newPassword } satisfies ApiRequest<'PUT /api/v1/auth/change-password'> });
 }
 
 export async function listSessions(): Promise<Session[]> {
@@ -117,7 +120,7 @@ export async function startTfaSetup(): Promise<TfaSetup> {
 
 export async function verifyTfaSetup(token: string): Promise<string[]> {
   const body = expectShape<BackupCodes>(
-    await request('/api/v1/tfa/verify-setup', { method: 'POST', body: { token } }),
+    await request('/api/v1/tfa/verify-setup', { method: 'POST', body: { token } satisfies ApiRequest<'POST /api/v1/tfa/verify-setup'> }),
     'tfa/verify-setup',
     { backupCodes: 'array' },
   );
@@ -125,7 +128,7 @@ export async function verifyTfaSetup(token: string): Promise<string[]> {
 }
 
 export async function disableTfa(password: string): Promise<void> {
-  await request('/api/v1/tfa/disable', { method: 'POST', body: { password } });
+  await request('/api/v1/tfa/disable', { method: 'POST', body: { password } satisfies ApiRequest<'POST /api/v1/tfa/disable'> });
 }
 
 // Users and roles (admin)
@@ -134,22 +137,12 @@ export async function listUsers(): Promise<User[]> {
   return expectArray<User>(await request('/api/v1/auth/admin/users'), 'admin/users');
 }
 
-export interface UserInput {
-  username?: string;
-  email?: string;
-  password?: string;
-  first_name?: string;
-  last_name?: string;
-  role?: string;
-  is_active?: boolean;
+export async function createUser(input: CreateUserBody): Promise<void> {
+  await request('/api/v1/auth/admin/users', { method: 'POST', body: input satisfies ApiRequest<'POST /api/v1/auth/admin/users', typeof input> });
 }
 
-export async function createUser(input: UserInput): Promise<void> {
-  await request('/api/v1/auth/admin/users', { method: 'POST', body: input });
-}
-
-export async function updateUser(id: string, input: UserInput): Promise<void> {
-  await request(`/api/v1/auth/admin/users/${encodeURIComponent(id)}`, { method: 'PUT', body: input });
+export async function updateUser(id: string, input: UpdateUserBody): Promise<void> {
+  await request(`/api/v1/auth/admin/users/${encodeURIComponent(id)}`, { method: 'PUT', body: input satisfies ApiRequest<'PUT /api/v1/auth/admin/users/{user_id}', typeof input> });
 }
 
 export async function deleteUser(id: string): Promise<void> {
@@ -157,7 +150,7 @@ export async function deleteUser(id: string): Promise<void> {
 }
 
 export async function resetUserPassword(id: string, newPassword: string): Promise<void> {
-  await request(`/api/v1/auth/admin/users/${encodeURIComponent(id)}/reset-password`, { method: 'POST', body: { newPassword } });
+  await request(`/api/v1/auth/admin/users/${encodeURIComponent(id)}/reset-password`, { method: 'POST', body: { newPassword } satisfies ApiRequest<'POST /api/v1/auth/admin/users/{user_id}/reset-password'> });
 }
 
 export async function listRoles(): Promise<RoleWithScope[]> {
@@ -165,7 +158,7 @@ export async function listRoles(): Promise<RoleWithScope[]> {
 }
 
 export async function saveRole(role: string, flags: Partial<RoleWithScope>): Promise<void> {
-  await request(`/api/v1/permissions/roles/${encodeURIComponent(role)}`, { method: 'PUT', body: flags });
+  await request(`/api/v1/permissions/roles/${encodeURIComponent(role)}`, { method: 'PUT', body: flags satisfies ApiRequest<'PUT /api/v1/permissions/roles/{role}', typeof flags> });
 }
 
 export async function deleteRole(role: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { expectShape, queryString, request } from './client';
 import type {
+  ApiRequest,
   Branding,
   CreatedHost,
   DashboardCardPref,
@@ -24,6 +25,7 @@ import type {
   RepositoryDetail,
   RepositoryList,
   Settings,
+  SettingsBody,
   TrendPoint,
   Trends,
   Updated,
@@ -44,7 +46,7 @@ export async function listHosts(params: Params, signal?: AbortSignal): Promise<H
 
 export async function createHost(friendlyName: string, groupIds: string[]): Promise<CreatedHost> {
   return expectShape<CreatedHost>(
-    await request('/api/v1/hosts', { method: 'POST', body: { friendly_name: friendlyName, group_ids: groupIds } }),
+    await request('/api/v1/hosts', { method: 'POST', body: { friendly_name: friendlyName, group_ids: groupIds } satisfies ApiRequest<'POST /api/v1/hosts'> }),
     'create host',
     { id: 'string', api_id: 'string', api_key: 'string' },
   );
@@ -80,15 +82,15 @@ export async function listHostHistory(hostId: string, params: Params): Promise<H
 }
 
 export async function setFriendlyName(hostId: string, friendlyName: string): Promise<HostDetail> {
-  return expectShape<HostDetail>(await request(`/api/v1/hosts/${id(hostId)}/friendly-name`, { method: 'PATCH', body: { friendly_name: friendlyName } }), 'friendly-name');
+  return expectShape<HostDetail>(await request(`/api/v1/hosts/${id(hostId)}/friendly-name`, { method: 'PATCH', body: { friendly_name: friendlyName } satisfies ApiRequest<'PATCH /api/v1/hosts/{host_id}/friendly-name'> }), 'friendly-name');
 }
 
 export async function setNotes(hostId: string, notes: string): Promise<HostDetail> {
-  return expectShape<HostDetail>(await request(`/api/v1/hosts/${id(hostId)}/notes`, { method: 'PATCH', body: { notes } }), 'notes');
+  return expectShape<HostDetail>(await request(`/api/v1/hosts/${id(hostId)}/notes`, { method: 'PATCH', body: { notes } satisfies ApiRequest<'PATCH /api/v1/hosts/{host_id}/notes'> }), 'notes');
 }
 
 export async function setHostGroups(hostId: string, groupIds: string[]): Promise<HostDetail> {
-  return expectShape<HostDetail>(await request(`/api/v1/hosts/${id(hostId)}/groups`, { method: 'PUT', body: { group_ids: groupIds } }), 'groups');
+  return expectShape<HostDetail>(await request(`/api/v1/hosts/${id(hostId)}/groups`, { method: 'PUT', body: { group_ids: groupIds } satisfies ApiRequest<'PUT /api/v1/hosts/{host_id}/groups'> }), 'groups');
 }
 
 export interface IntegrationsInput {
@@ -99,7 +101,7 @@ export interface IntegrationsInput {
 
 /** Turns integrations on or off; a connected agent is told at once (`agent_notified`). */
 export async function setHostIntegrations(hostId: string, input: IntegrationsInput): Promise<IntegrationsChanged> {
-  return expectShape<IntegrationsChanged>(await request(`/api/v1/hosts/${id(hostId)}/integrations`, { method: 'PUT', body: input }), 'integrations', {
+  return expectShape<IntegrationsChanged>(await request(`/api/v1/hosts/${id(hostId)}/integrations`, { method: 'PUT', body: input satisfies ApiRequest<'PUT /api/v1/hosts/{host_id}/integrations', typeof input> }), 'integrations', {
     host: 'object',
     agent_notified: 'boolean',
   });
@@ -115,7 +117,7 @@ export async function regenerateCredentials(hostId: string): Promise<CreatedHost
 /** Adds, removes or replaces groups on many hosts in one transaction. */
 export async function bulkSetGroups(hostIds: string[], groupIds: string[], mode: 'add' | 'remove' | 'replace'): Promise<number> {
   const body = expectShape<Updated>(
-    await request('/api/v1/hosts/bulk/groups', { method: 'PUT', body: { host_ids: hostIds, group_ids: groupIds, mode } }),
+    await request('/api/v1/hosts/bulk/groups', { method: 'PUT', body: { host_ids: hostIds, group_ids: groupIds, mode } satisfies ApiRequest<'PUT /api/v1/hosts/bulk/groups'> }),
     'hosts/bulk/groups',
     { updated: 'number' },
   );
@@ -162,11 +164,11 @@ export interface GroupInput {
 }
 
 export async function createGroup(input: GroupInput): Promise<HostGroup> {
-  return expectShape<HostGroup>(await request('/api/v1/host-groups', { method: 'POST', body: input }), 'create group');
+  return expectShape<HostGroup>(await request('/api/v1/host-groups', { method: 'POST', body: input satisfies ApiRequest<'POST /api/v1/host-groups', typeof input> }), 'create group');
 }
 
 export async function updateGroup(groupId: string, input: GroupInput): Promise<HostGroup> {
-  return expectShape<HostGroup>(await request(`/api/v1/host-groups/${id(groupId)}`, { method: 'PUT', body: input }), 'update group');
+  return expectShape<HostGroup>(await request(`/api/v1/host-groups/${id(groupId)}`, { method: 'PUT', body: input satisfies ApiRequest<'PUT /api/v1/host-groups/{group_id}', typeof input> }), 'update group');
 }
 
 export async function deleteGroup(groupId: string): Promise<GroupDeleted> {
@@ -236,7 +238,7 @@ export async function getDashboardLayout(): Promise<DashboardCardPref[]> {
 
 export async function saveDashboardLayout(layout: DashboardCardPref[]): Promise<DashboardCardPref[]> {
   const body = expectShape<DashboardLayout>(
-    await request('/api/v1/dashboard-preferences', { method: 'PUT', body: { layout } }),
+    await request('/api/v1/dashboard-preferences', { method: 'PUT', body: { layout } satisfies ApiRequest<'PUT /api/v1/dashboard-preferences'> }),
     'dashboard-preferences',
     { layout: 'array' },
   );
@@ -267,8 +269,8 @@ export async function deleteLogo(): Promise<void> {
   await request('/api/v1/settings/logo', { method: 'DELETE' });
 }
 
-export async function updateSettings(input: Partial<Settings>): Promise<Settings> {
-  return expectShape<Settings>(await request('/api/v1/settings', { method: 'PUT', body: input }), 'settings');
+export async function updateSettings(input: SettingsBody): Promise<Settings> {
+  return expectShape<Settings>(await request('/api/v1/settings', { method: 'PUT', body: input satisfies ApiRequest<'PUT /api/v1/settings', typeof input> }), 'settings');
 }
 
 // Saved host-table views
@@ -288,7 +290,7 @@ export interface HostViewInput {
 }
 
 export async function createHostView(input: HostViewInput): Promise<HostView> {
-  return expectShape<HostView>(await request('/api/v1/hosts/views', { method: 'POST', body: input }), 'create view', { id: 'string' });
+  return expectShape<HostView>(await request('/api/v1/hosts/views', { method: 'POST', body: input satisfies ApiRequest<'POST /api/v1/hosts/views', typeof input> }), 'create view', { id: 'string' });
 }
 
 export async function deleteHostView(viewId: string): Promise<void> {

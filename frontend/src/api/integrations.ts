@@ -1,5 +1,5 @@
 import { expectArray, expectShape, request } from './client';
-import type { CreatedIntegrationToken, IntegrationToken, TokenCreated, TokenInput, TokenUpdated } from './model';
+import type { ApiRequest, CreatedIntegrationToken, IntegrationToken, TokenCreated, TokenCreateInput, TokenUpdated, TokenUpdateInput } from './model';
 
 // Integration / auto-enrollment tokens (docs/integrations.md), `can_manage_settings`.
 
@@ -11,14 +11,14 @@ export async function listTokens(signal?: AbortSignal): Promise<IntegrationToken
   return list;
 }
 
-export async function createToken(input: TokenInput): Promise<{ token: CreatedIntegrationToken; warning?: string }> {
-  const body = expectShape<TokenCreated>(await request(BASE, { method: 'POST', body: input }), 'create token', { token: 'object' });
+export async function createToken(input: TokenCreateInput): Promise<{ token: CreatedIntegrationToken; warning?: string }> {
+  const body = expectShape<TokenCreated>(await request(BASE, { method: 'POST', body: input satisfies ApiRequest<'POST /api/v1/auto-enrollment/tokens', typeof input> }), 'create token', { token: 'object' });
   const token = expectShape<CreatedIntegrationToken>(body.token, 'create token', { id: 'string', token_key: 'string', token_secret: 'string' });
   return { token, warning: body.warning };
 }
 
-export async function updateToken(tokenId: string, input: TokenInput): Promise<IntegrationToken> {
-  const body = expectShape<TokenUpdated>(await request(`${BASE}/${encodeURIComponent(tokenId)}`, { method: 'PATCH', body: input }), 'update token', {
+export async function updateToken(tokenId: string, input: TokenUpdateInput): Promise<IntegrationToken> {
+  const body = expectShape<TokenUpdated>(await request(`${BASE}/${encodeURIComponent(tokenId)}`, { method: 'PATCH', body: input satisfies ApiRequest<'PATCH /api/v1/auto-enrollment/tokens/{token_id}', typeof input> }), 'update token', {
     token: 'object',
   });
   return expectShape<IntegrationToken>(body.token, 'update token', { id: 'string', is_active: 'boolean' });

@@ -5,6 +5,7 @@
 
 export type * from './types';
 import type {
+  ApiRequests,
   DiskInfo,
   Health,
   IntegrationToken,
@@ -14,6 +15,17 @@ import type {
   PackageHost,
   RolePermissions,
 } from './types';
+
+/**
+ * The JSON body the server documents for a route, keyed `'METHOD /api/v1/path/{param}'`.
+ * Calls send a literal as `body: { … } satisfies ApiRequest<'…'>` and a variable
+ * as `body: input satisfies ApiRequest<'…', typeof input>`; with the second
+ * argument, a key the server's type does not have is an error too (what an
+ * object literal gets for free). scripts/check-api-routes.mjs enforces both forms.
+ */
+export type ApiRequest<K extends keyof ApiRequests, T = ApiRequests[K]> = ApiRequests[K] & {
+  [P in Exclude<keyof T, keyof ApiRequests[K]>]: never;
+};
 
 /** Every error response: `{"error": "<human text>", "code": "<stable_snake_case>"}` plus extras. */
 export interface ApiErrorBody {
@@ -97,15 +109,18 @@ export type TokenScopes = Record<string, string[]>;
 /** The create answer's token: the only time `token_secret` is sent. */
 export type CreatedIntegrationToken = IntegrationToken & { token_secret: string };
 
-export interface TokenInput {
+export interface TokenCreateInput {
   token_name?: string;
   integration_type?: IntegrationType;
-  is_active?: boolean;
   max_hosts_per_day?: number;
   allowed_ip_ranges?: string[];
-  /** `""`/null clears it (PATCH). */
   default_host_group_id?: string | null;
-  /** ISO 8601 or a bare date (end of that day, UTC); null clears it (PATCH). */
+  /** ISO 8601 or a bare date (end of that day, UTC). */
   expires_at?: string | null;
   scopes?: TokenScopes;
+}
+
+/** An edit sends only what changed; `""`/null clears the group and the expiry. */
+export interface TokenUpdateInput extends Omit<TokenCreateInput, 'integration_type'> {
+  is_active?: boolean;
 }

@@ -1,5 +1,6 @@
 import { expectShape, queryString, request } from './client';
 import type {
+  ApiRequest,
   Alert,
   AlertAnswer,
   AlertConfig,
@@ -109,7 +110,7 @@ export async function getAlert(alertId: string, signal?: AbortSignal): Promise<A
 }
 
 export async function alertAction(alertId: string, action: AlertAction): Promise<Alert> {
-  const body = expectShape<AlertAnswer>(await request(`/api/v1/alerts/${id(alertId)}/actions`, { method: 'POST', body: action }), 'alert action', {
+  const body = expectShape<AlertAnswer>(await request(`/api/v1/alerts/${id(alertId)}/actions`, { method: 'POST', body: action satisfies ApiRequest<'POST /api/v1/alerts/{id}/actions', typeof action> }), 'alert action', {
     alert: 'object',
   });
   return body.alert;
@@ -120,7 +121,7 @@ export async function listAlertConfig(signal?: AbortSignal): Promise<AlertConfig
 }
 
 export async function updateAlertConfig(alertType: string, input: AlertConfigInput): Promise<AlertConfig> {
-  return expectShape<AlertConfigAnswer>(await request(`/api/v1/alerts/config/${id(alertType)}`, { method: 'PUT', body: input }), 'alert config', {
+  return expectShape<AlertConfigAnswer>(await request(`/api/v1/alerts/config/${id(alertType)}`, { method: 'PUT', body: input satisfies ApiRequest<'PUT /api/v1/alerts/config/{alert_type}', typeof input> }), 'alert config', {
     config: 'object',
   }).config;
 }
@@ -196,13 +197,13 @@ export async function listChannels(signal?: AbortSignal): Promise<Channel[]> {
 }
 
 export async function createChannel(input: ChannelInput): Promise<Channel> {
-  return expectShape<ChannelAnswer>(await request(`/api/v1/notifications/channels`, { method: 'POST', body: input }), 'create channel', {
+  return expectShape<ChannelAnswer>(await request(`/api/v1/notifications/channels`, { method: 'POST', body: input satisfies ApiRequest<'POST /api/v1/notifications/channels', typeof input> }), 'create channel', {
     channel: 'object',
   }).channel;
 }
 
 export async function updateChannel(channelId: string, input: ChannelInput): Promise<Channel> {
-  return expectShape<ChannelAnswer>(await request(`/api/v1/notifications/channels/${id(channelId)}`, { method: 'PUT', body: input }), 'update channel', {
+  return expectShape<ChannelAnswer>(await request(`/api/v1/notifications/channels/${id(channelId)}`, { method: 'PUT', body: input satisfies ApiRequest<'PUT /api/v1/notifications/channels/{id}', typeof input> }), 'update channel', {
     channel: 'object',
   }).channel;
 }

@@ -3,7 +3,7 @@ import { useId, useState, type SyntheticEvent } from 'react';
 import { errorMessage } from '../api/errors';
 import { getSettings, listGroups } from '../api/fleet';
 import { createToken, deleteToken, listTokens, updateToken } from '../api/integrations';
-import type { CreatedIntegrationToken, IntegrationToken, IntegrationType, TokenInput, TokenScopes } from '../api/model';
+import type { CreatedIntegrationToken, IntegrationToken, IntegrationType, TokenCreateInput, TokenScopes, TokenUpdateInput } from '../api/model';
 import { DeleteDialog } from '../components/DeleteDialog';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatDate, formatRelative } from '../components/format';
@@ -204,11 +204,11 @@ function parseIps(text: string): string[] {
 }
 
 /** The request body: everything for a new token, only what changed for an edit. */
-function toInput(form: FormState, token?: IntegrationToken): TokenInput {
+function toInput(form: FormState, token?: IntegrationToken): TokenCreateInput & TokenUpdateInput {
   const enrolls = typeInfo(form.integration_type)?.enrolls ?? false;
   const before = initialForm(token);
   const changed = (k: keyof FormState) => !token || JSON.stringify(form[k]) !== JSON.stringify(before[k]);
-  const input: TokenInput = {};
+  const input: TokenCreateInput & TokenUpdateInput = {};
   if (!token) input.integration_type = form.integration_type;
   if (changed('token_name')) input.token_name = form.token_name.trim();
   if (enrolls && changed('max_hosts_per_day')) input.max_hosts_per_day = Number(form.max_hosts_per_day);

@@ -1,8 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type SyntheticEvent } from 'react';
-import { createUser, deleteUser, listRoles, listUsers, resetUserPassword, updateUser, type UserInput } from '../api/auth';
+import { createUser, deleteUser, listRoles, listUsers, resetUserPassword, updateUser } from '../api/auth';
 import { errorMessage } from '../api/errors';
-import type { User } from '../api/model';
+import type { UpdateUserBody, User } from '../api/model';
 import { displayName, useCan, useMe } from '../auth/session';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { formatRelative } from '../components/format';
@@ -121,13 +121,13 @@ function UserForm({ user, roleNames, onClose, isSelf }: { user: User | null; rol
   const toast = useToast();
   const save = useMutation({
     mutationFn: async () => {
-      const body: UserInput = { username: form.username, email: form.email, first_name: form.first_name, last_name: form.last_name };
+      const body: UpdateUserBody = { username: form.username, email: form.email, first_name: form.first_name, last_name: form.last_name };
       if (!isSelf) {
         body.role = form.role;
         body.is_active = form.is_active;
       }
       if (user) await updateUser(user.id, body);
-      else await createUser({ ...body, password: form.password });
+      else await createUser({ ...body, username: form.username, email: form.email, password: form.password });
     },
     onSuccess: async () => {
       toast.show({ kind: 'success', message: user ? 'User saved' : 'User created' });
