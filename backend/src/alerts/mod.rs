@@ -452,7 +452,7 @@ async fn act(
     let resolved = a.status == "resolved";
     let (sql, label): (&'static str, &str) = match b.action.as_str() {
         "acknowledge" if !resolved => (
-            "UPDATE alerts SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, updated_at = $2 WHERE id = $1",
+            "UPDATE alerts SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, silenced_until = NULL, updated_at = $2 WHERE id = $1",
             "acknowledged",
         ),
         "resolve" if !resolved => (

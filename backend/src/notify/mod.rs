@@ -110,9 +110,14 @@ pub struct TestResult {
     pub error: Option<String>,
 }
 
+/// One page of the delivery log, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DeliveryList {
     pub deliveries: Vec<Delivery>,
+    /// Deliveries matching the filters, over all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
 }
 
 /// One notification attempt series, newest first.
@@ -745,6 +750,7 @@ struct DeliveriesQuery {
     channel_id: Option<Uuid>,
     status: Option<String>,
     limit: Option<i64>,
+    offset: Option<i64>,
 }
 
 #[utoipa::path(
@@ -761,9 +767,17 @@ async fn deliveries(
     _u: CurrentUser,
     AppQuery(q): AppQuery<DeliveriesQuery>,
 ) -> AppResult<Json<DeliveryList>> {
-    const SQL: &str = "SELECT id, channel_id, alert_id, host_id, alert_type, event, status, attempts, error, created_at \
-        FROM notification_deliveries WHERE ($1 IS NULL OR channel_id = $1) AND ($2 IS NULL OR status = $2) \
-        ORDER BY created_at DESC, id LIMIT $3";
+    macro_rules! filtered {
+        () => {
+            " FROM notification_deliveries WHERE ($1 IS NULL OR channel_id = $1) AND ($2 IS NULL OR status = $2)"
+        };
+    }
+    const SQL: &str = concat!(
+        "SELECT id, channel_id, alert_id, host_id, alert_type, event, status, attempts, error, created_at",
+        filtered!(),
+        " ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
+    );
+    const COUNT: &str = concat!("SELECT COUNT(*)", filtered!());
     type Row = (
         Uuid,
         Uuid,
@@ -777,8 +791,14 @@ async fn deliveries(
         DateTime<Utc>,
     );
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows: Vec<Row> = with_db!(state.db(), p => sqlx::query_as(SQL).bind(q.channel_id)
-        .bind(&q.status).bind(limit).fetch_all(p).await)?;
+    let offset = q.offset.unwrap_or(0).max(0);
+    let status = q.status.filter(|s| !s.is_empty());
+    let (rows, total): (Vec<Row>, i64) = with_db!(state.db(), p => {
+        let rows = sqlx::query_as(SQL).bind(q.channel_id).bind(&status).bind(limit).bind(offset)
+            .fetch_all(p).await?;
+        let total = sqlx::query_scalar(COUNT).bind(q.channel_id).bind(&status).fetch_one(p).await?;
+        (rows, total)
+    });
     let deliveries = rows
         .into_iter()
         .map(|r| Delivery {
@@ -794,7 +814,12 @@ async fn deliveries(
             created_at: r.9,
         })
         .collect();
-    Ok(Json(DeliveryList { deliveries }))
+    Ok(Json(DeliveryList {
+        deliveries,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

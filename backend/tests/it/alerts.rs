@@ -117,6 +117,12 @@ async fn alerts_lifecycle_history_config_and_summary() {
     let me: Uuid =
         patchmon_server::with_db!(server.db(), p => sqlx::query_scalar(ME).fetch_one(p).await)
             .unwrap();
+    assert!(b["alert"]["silenced_until"].is_string(), "{b}");
+    // Acknowledging ends the silence: no stale "silenced until" on an acknowledged alert.
+    let (s, _, b) = act(json!({"action": "acknowledge"})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["alert"]["status"], "acknowledged");
+    assert!(b["alert"]["silenced_until"].is_null(), "{b}");
     let (s, _, b) = act(json!({"action": "assign", "user_id": me})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(get(&*format!("?assigned_to={me}").leak()).await["total"], 1);
@@ -153,6 +159,7 @@ async fn alerts_lifecycle_history_config_and_summary() {
             "created",
             "acknowledged",
             "silenced",
+            "acknowledged",
             "assigned",
             "resolved",
             "reopened"

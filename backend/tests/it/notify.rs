@@ -192,6 +192,37 @@ async fn signed_webhook_cooldown_and_filters() {
     assert_eq!(rx.count(), 2, "the second raise was not sent");
     assert!(deliveries(&server, &token, &sec_only).await.is_empty());
     assert!(deliveries(&server, &token, &critical_only).await.is_empty());
+    // The log pages: total over all pages, newest first, filters apply to both.
+    let page = |q: String| {
+        let (server, token) = (&server, &token);
+        async move {
+            let url = format!("/api/v1/notifications/deliveries?{q}");
+            let (s, _, b) = call(server, Method::GET, &url, Some(token), None).await;
+            assert_eq!(s, 200, "{b}");
+            b
+        }
+    };
+    let p1 = page(format!("channel_id={hook}&limit=2")).await;
+    assert_eq!(
+        (
+            p1["total"].as_i64(),
+            p1["deliveries"].as_array().unwrap().len()
+        ),
+        (Some(3), 2),
+        "{p1}"
+    );
+    assert_eq!(
+        p1["deliveries"][0]["status"], "skipped_cooldown",
+        "newest first: {p1}"
+    );
+    let p2 = page(format!("channel_id={hook}&limit=2&offset=2")).await;
+    assert_eq!(p2["deliveries"].as_array().unwrap().len(), 1, "{p2}");
+    assert_eq!(
+        p2["deliveries"][0]["id"], d[0]["id"],
+        "the oldest is last: {p2}"
+    );
+    let sent = page(format!("channel_id={hook}&status=sent")).await;
+    assert_eq!(sent["total"], 2, "{sent}");
     // No request ever reached the filtered channels' paths.
     assert!(rx.got.lock().unwrap().iter().all(|(p, _, _)| p == "/hook"));
 }

@@ -15,7 +15,6 @@ import type {
   ChannelList,
   ChannelView,
   DeliveryList,
-  Delivery,
   Job,
   JobAnswer,
   JobList,
@@ -35,6 +34,7 @@ export type {
   AlertSummary,
   ChannelKind,
   Delivery,
+  DeliveryList,
   Job,
   JobList,
   JobStatus,
@@ -219,9 +219,10 @@ export async function testChannel(channelId: string): Promise<TestResult> {
   });
 }
 
-/** Newest first; filters channel_id, status; limit 1–1000, default 100. */
-export async function listDeliveries(params: Params, signal?: AbortSignal): Promise<Delivery[]> {
+/** One page, newest first; filters channel_id, status; limit 1–1000 (default 100), offset. */
+export async function listDeliveries(params: Params, signal?: AbortSignal): Promise<DeliveryList> {
   return expectShape<DeliveryList>(await request(`/api/v1/notifications/deliveries${queryString(params)}`, opts(signal)), 'deliveries', {
     deliveries: 'array',
-  }).deliveries;
+    total: 'number',
+  });
 }

@@ -284,8 +284,13 @@ export interface Delivery {
   status: DeliveryStatus;
 }
 
+/** One page of the delivery log, newest first. */
 export interface DeliveryList {
   deliveries: Delivery[];
+  limit: number;
+  offset: number;
+  /** Deliveries matching the filters, over all pages. */
+  total: number;
 }
 
 /** A delivery's outcome, for the API description. */

@@ -14,17 +14,23 @@ function channel(over: Record<string, unknown> = {}) {
 type Call = { method: string; url: string; body: unknown };
 
 /** The channel API as the server answers it (backend/src/notify). */
-function fakeServer(initial = [channel()], opts: { saveError?: string; test?: unknown } = {}) {
+function fakeServer(initial = [channel()], opts: { saveError?: string; test?: unknown; deliveries?: unknown[] } = {}) {
   let channels = [...initial];
   const calls: Call[] = [];
-  const deliveries: unknown[] = [];
+  const deliveries: unknown[] = [...(opts.deliveries ?? [])];
   const handler = (url: string, init: RequestInit | undefined) => {
     const method = init?.method ?? 'GET';
     const body: unknown = init?.body ? JSON.parse(init.body as string) : undefined;
     calls.push({ method, url, body });
     if (url === '/api/v1/host-groups') return json({ groups: [{ id: 'g1', name: 'prod', description: null, color: '#000000', host_count: 1, created_at: '', updated_at: '' }] });
     if (url === '/api/v1/notifications/channels' && method === 'GET') return json({ channels });
-    if (url.startsWith('/api/v1/notifications/deliveries')) return json({ deliveries });
+    if (url.startsWith('/api/v1/notifications/deliveries')) {
+      const q = new URL(url, 'http://x').searchParams;
+      const limit = Number(q.get('limit') ?? 100);
+      const offset = Number(q.get('offset') ?? 0);
+      const rows = deliveries.filter((d) => !q.get('status') || (d as { status: string }).status === q.get('status'));
+      return json({ deliveries: rows.slice(offset, offset + limit), total: rows.length, limit, offset });
+    }
     if (opts.saveError && (method === 'POST' || method === 'PUT') && !url.endsWith('/test')) return json({ error: opts.saveError, code: 'bad_request' }, 400);
     if (url === '/api/v1/notifications/channels' && method === 'POST') {
       const c = channel({ ...(body as object), id: 'c-new' });
@@ -171,6 +177,27 @@ describe('Notification channels', () => {
     const log = await screen.findByRole('table', { name: 'Deliveries' });
     expect(within(log).getByText('ops-hook')).toBeInTheDocument();
     expect(within(log).getByText('failed')).toBeInTheDocument();
+  });
+
+  it('pages the delivery log and filters it by outcome', async () => {
+    const made = Array.from({ length: 30 }, (_, i) => ({
+      id: `d${String(i)}`, channel_id: 'c1', alert_id: null, host_id: null, alert_type: 'host_down', event: 'alert_raised',
+      status: i % 3 === 0 ? 'failed' : 'sent', attempts: 1, error: i % 3 === 0 ? `HTTP 50${String(i % 10)}` : null, created_at: '2026-11-25T10:00:00Z',
+    }));
+    const server = fakeServer([channel()], { deliveries: made });
+    stubFetch(withSession(server.handler));
+    const { user } = renderApp('/notifications');
+    const log = await screen.findByRole('table', { name: 'Deliveries' });
+    expect(within(log).getAllByRole('row')).toHaveLength(26); // header + 25
+    expect(screen.getByText('1–25 of 30')).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Next' }));
+    expect(await screen.findByText('26–30 of 30')).toBeInTheDocument();
+    expect(server.calls.some((c) => c.url.includes('offset=25'))).toBe(true);
+    await user.selectOptions(screen.getByLabelText('Outcome'), 'failed');
+    expect(await screen.findByText('1–10 of 10')).toBeInTheDocument();
+    const last = server.calls.filter((c) => c.url.startsWith('/api/v1/notifications/deliveries')).pop();
+    expect(last?.url).toContain('status=failed');
+    expect(last?.url).not.toContain('offset=25');
   });
 
   it('hides the delivery log from a role without can_view_notification_logs', async () => {

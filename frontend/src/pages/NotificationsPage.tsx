@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState, type SyntheticEvent } from 'react';
 import { errorMessage } from '../api/errors';
 import { listGroups } from '../api/fleet';
@@ -23,14 +23,16 @@ import {
 import { useCan } from '../auth/session';
 import { DeleteDialog } from '../components/DeleteDialog';
 import { ErrorPanel } from '../components/ErrorPanel';
-import { formatDate, formatRelative, humanize } from '../components/format';
+import { formatDate, formatRelative, humanize, offsetPagination } from '../components/format';
 import { StatusBadge } from '../components/opsBits';
 import { Badge, Button, Card, Field, Loading, Modal, PageHeader, selectClass, tableClass, tdClass, thClass } from '../components/ui';
-import { FilterSelect } from '../table/TableParts';
+import { FilterSelect, Pager } from '../table/TableParts';
+import { useTableState, type TableSpec } from '../table/urlState';
 import { useToast } from '../toast/context';
 
 const CHANNELS_KEY = ['notification-channels'] as const;
 const DELIVERIES_KEY = ['notification-deliveries'] as const;
+const DELIVERIES_TABLE: TableSpec = { sorts: ['created_at'], defaultSort: 'created_at', defaultOrder: 'desc', filters: ['channel_id', 'status'], defaultLimit: 25 };
 
 const KIND_LABEL: Record<ChannelKind, string> = { webhook: 'Webhook', email: 'Email (SMTP)', ntfy: 'ntfy', gotify: 'Gotify' };
 
@@ -467,35 +469,37 @@ function DeleteChannelDialog({ channel, onClose }: { channel: Channel; onClose: 
 }
 
 function DeliveryLog({ channels }: { channels: Channel[] }) {
-  const [channelId, setChannelId] = useState('');
-  const [status, setStatus] = useState('');
+  const [state, update] = useTableState(DELIVERIES_TABLE);
+  const offset = (state.page - 1) * state.limit;
   const deliveries = useQuery({
-    queryKey: [...DELIVERIES_KEY, channelId, status],
-    queryFn: ({ signal }) => listDeliveries({ channel_id: channelId, status, limit: 100 }, signal),
+    queryKey: [...DELIVERIES_KEY, state.filters, state.limit, offset],
+    queryFn: ({ signal }) => listDeliveries({ ...state.filters, limit: state.limit, offset }, signal),
+    placeholderData: keepPreviousData,
     refetchInterval: 15_000,
     staleTime: 0,
   });
+  const setFilter = (k: string) => (v: string) => update({ filters: { [k]: v } });
   const nameOf = (cid: string) => channels.find((c) => c.id === cid)?.name ?? `${cid.slice(0, 8)}… (deleted)`;
+  const rows = deliveries.data?.deliveries;
   return (
     <Card title="Delivery log">
       <div className="mb-3 flex flex-wrap items-end gap-3">
-        <FilterSelect label="Channel" value={channelId} onChange={setChannelId} options={channels.map((c) => ({ value: c.id, label: c.name }))} />
+        <FilterSelect label="Channel" value={state.filters.channel_id} onChange={setFilter('channel_id')} options={channels.map((c) => ({ value: c.id, label: c.name }))} />
         <FilterSelect
           label="Outcome"
-          value={status}
-          onChange={setStatus}
+          value={state.filters.status}
+          onChange={setFilter('status')}
           options={[
             { value: 'sent', label: 'Sent' },
             { value: 'failed', label: 'Failed' },
             { value: 'skipped_cooldown', label: 'Skipped (cooldown)' },
           ]}
         />
-        <span className="text-xs text-slate-500">The latest 100.</span>
       </div>
       {deliveries.isPending ? <Loading /> : null}
       {deliveries.isError ? <ErrorPanel title="Could not load the delivery log" message={errorMessage(deliveries.error)} onRetry={() => void deliveries.refetch()} /> : null}
-      {deliveries.data && deliveries.data.length === 0 ? <p className="p-2 text-sm text-slate-600 dark:text-slate-400">Nothing delivered yet.</p> : null}
-      {deliveries.data && deliveries.data.length > 0 ? (
+      {rows && rows.length === 0 ? <p className="p-2 text-sm text-slate-600 dark:text-slate-400">Nothing delivered yet.</p> : null}
+      {rows && rows.length > 0 ? (
         <div className="overflow-x-auto">
           <table className={tableClass} aria-label="Deliveries">
             <thead>
@@ -510,7 +514,7 @@ function DeliveryLog({ channels }: { channels: Channel[] }) {
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-              {deliveries.data.map((d) => (
+              {rows.map((d) => (
                 <tr key={d.id} data-delivery={d.event}>
                   <td className={`${tdClass} whitespace-nowrap`} title={formatDate(d.created_at)}>
                     {formatRelative(d.created_at)}
@@ -529,6 +533,7 @@ function DeliveryLog({ channels }: { channels: Channel[] }) {
           </table>
         </div>
       ) : null}
+      {deliveries.data ? <Pager pagination={offsetPagination(deliveries.data.total, state.limit, offset)} state={state} onChange={update} /> : null}
     </Card>
   );
 }
