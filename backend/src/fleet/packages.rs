@@ -46,6 +46,10 @@ pub struct PackageItem {
     pub outdated_hosts: i64,
     pub security_hosts: i64,
     pub is_security_update: bool,
+    /// Rows of the whole (unpaged) result, from `COUNT(*) OVER ()`: the list
+    /// gets its total from the same aggregate instead of running it twice.
+    #[serde(skip)]
+    pub total_rows: i64,
 }
 
 /// Per-package aggregates over the visible hosts' rows, joined to the
@@ -56,12 +60,13 @@ const INNER: &str = "SELECT hp.package_id, COUNT(*) AS hosts, \
     COALESCE(SUM(CASE WHEN hp.needs_update AND hp.is_security_update THEN 1 ELSE 0 END), 0) AS security_hosts \
     FROM host_packages hp WHERE 1 = 1";
 const OUTER: &str = "SELECT p.id, p.name, p.description, p.category, a.hosts, \
-    a.outdated_hosts, a.security_hosts, a.security_hosts > 0 AS is_security_update FROM (";
+    a.outdated_hosts, a.security_hosts, a.security_hosts > 0 AS is_security_update, \
+    COUNT(*) OVER () AS total_rows FROM (";
 const JOIN: &str = ") a JOIN packages p ON p.id = a.package_id";
 /// Adds `latest_version` to an already sorted and limited page (`pg`), so
 /// the version lookup runs for the page's packages only (partial index).
 const LATEST_HEAD: &str = "SELECT pg.id, pg.name, pg.description, pg.category, pg.hosts, pg.outdated_hosts, \
-    pg.security_hosts, pg.is_security_update, \
+    pg.security_hosts, pg.is_security_update, pg.total_rows, \
     (SELECT MAX(x.available_version) FROM host_packages x WHERE x.package_id = pg.id AND x.needs_update";
 const LATEST_TAIL: &str = ") AS latest_version FROM (";
 
@@ -129,10 +134,11 @@ pub async fn query_packages(
     );
     let rows: Vec<PackageItem> = fetch_all(state.db(), &sql).await?;
     let pagination = if paged {
-        let total = if page.offset == 0 && (rows.len() as i64) < page.limit {
-            rows.len() as i64
-        } else {
-            fetch_scalar::<i64>(state.db(), &count).await?
+        // Past the last page there is no row to carry the total.
+        let total = match rows.first() {
+            Some(r) => r.total_rows,
+            None if page.offset == 0 => 0,
+            None => fetch_scalar::<i64>(state.db(), &count).await?,
         };
         Some(page.pagination(total))
     } else {

@@ -827,6 +827,11 @@ async fn packages_and_repositories_across_the_fleet() {
     let (v, b) = pn("limit=2&page=3").await;
     assert_eq!(v, ["zlib1g"]);
     assert_eq!(b["pagination"]["total"], 5);
+    // The total covers every page (filtered), also past the last one.
+    let (v, b) = pn("needs_update=true&limit=2").await;
+    assert_eq!((v.len(), &b["pagination"]["total"]), (2, &json!(3)));
+    let (v, b) = pn("limit=2&page=9").await;
+    assert_eq!((v.len(), &b["pagination"]["total"]), (0, &json!(5)));
     let (s, _) = get(&server, &admin, "/api/v1/packages?sort=size").await;
     assert_eq!(s, 400);
 
