@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{Duration, SecondsFormat};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::ApiResult;
 use crate::auth::session::ClientInfo;
@@ -21,12 +21,24 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/gethomepage/health", get(health))
 }
 
+/// `GET /gethomepage/health`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GetHomepageHealth)]
+struct Health {
+    /// Always `ok`.
+    status: &'static str,
+    /// The name of the token used (PatchMon calls it the API key).
+    api_key: String,
+    /// RFC 3339, milliseconds.
+    timestamp: String,
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/gethomepage/health",
     tag = "GetHomepage",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Health),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -34,13 +46,50 @@ async fn health(
     State(state): State<AppState>,
     headers: HeaderMap,
     client: ClientInfo,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Health>> {
     let token = token_auth::basic(&state, &headers, &client, IntegrationType::GetHomepage).await?;
-    Ok(Json(json!({
-        "status": "ok",
-        "api_key": token.token_name,
-        "timestamp": state.now().to_rfc3339_opts(SecondsFormat::Millis, true),
-    })))
+    Ok(Json(Health {
+        status: "ok",
+        api_key: token.token_name,
+        timestamp: state.now().to_rfc3339_opts(SecondsFormat::Millis, true),
+    }))
+}
+
+/// `GET /gethomepage/stats`: every field the widget's `mappings` may name.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GetHomepageStats)]
+struct Stats {
+    total_hosts: i64,
+    hosts_needing_updates: i64,
+    up_to_date_hosts: i64,
+    /// Hosts that have not sent a package report yet.
+    awaiting_data_hosts: i64,
+    total_outdated_packages: i64,
+    security_updates: i64,
+    hosts_with_security_updates: i64,
+    total_repos: i64,
+    recent_updates_24h: i64,
+    /// RFC 3339, milliseconds.
+    last_updated: String,
+    /// The most common OS (`"None"` and 0 when there is none).
+    top_os_1_name: String,
+    top_os_1_count: i64,
+    top_os_2_name: String,
+    top_os_2_count: i64,
+    top_os_3_name: String,
+    top_os_3_count: i64,
+    /// Active hosts by OS, most common first.
+    os_distribution: Vec<OsCount>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GetHomepageOs)]
+struct OsCount {
+    /// `"<os_type> <os_version>"`, or `Unknown`.
+    name: String,
+    os_type: String,
+    os_version: String,
+    count: i64,
 }
 
 /// The fleet numbers of the widget. Every count is computed in one read.
@@ -49,7 +98,7 @@ async fn health(
     path = "/api/v1/gethomepage/stats",
     tag = "GetHomepage",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = Stats),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -57,7 +106,7 @@ async fn stats(
     State(state): State<AppState>,
     headers: HeaderMap,
     client: ClientInfo,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Stats>> {
     token_auth::basic(&state, &headers, &client, IntegrationType::GetHomepage).await?;
     let now = state.now();
     const COUNTS: &str = "SELECT \
@@ -82,41 +131,51 @@ async fn stats(
         Ok::<_, sqlx::Error>((c, os))
     })?;
     let (total, needing, with_data, outdated, security, hosts_security, repos, recent) = counts;
-    let os_distribution: Vec<Value> = os
-        .iter()
-        .map(|(t, v, n)| {
-            let name = format!("{t} {v}").trim().to_owned();
-            json!({
-                "name": if name.is_empty() { "Unknown".to_owned() } else { name },
-                "os_type": t,
-                "os_version": v,
-                "count": n,
-            })
+    let os_distribution: Vec<OsCount> = os
+        .into_iter()
+        .map(|(os_type, os_version, count)| {
+            let name = format!("{os_type} {os_version}").trim().to_owned();
+            OsCount {
+                name: if name.is_empty() {
+                    "Unknown".to_owned()
+                } else {
+                    name
+                },
+                os_type,
+                os_version,
+                count,
+            }
         })
         .collect();
-    let mut out = json!({
-        "total_hosts": total,
-        "hosts_needing_updates": needing,
-        "up_to_date_hosts": (with_data - needing).max(0),
-        "awaiting_data_hosts": (total - with_data).max(0),
-        "total_outdated_packages": outdated,
-        "security_updates": security,
-        "hosts_with_security_updates": hosts_security,
-        "total_repos": repos,
-        "recent_updates_24h": recent,
-        "last_updated": now.to_rfc3339_opts(SecondsFormat::Millis, true),
-    });
-    for i in 0..3 {
-        let (name, count) = os_distribution
+    let top = |i: usize| {
+        os_distribution
             .get(i)
-            .map_or((json!("None"), json!(0)), |o| {
-                (o["name"].clone(), o["count"].clone())
-            });
-        out[format!("top_os_{}_name", i + 1)] = name;
-        out[format!("top_os_{}_count", i + 1)] = count;
-    }
-    out["os_distribution"] = Value::Array(os_distribution);
-    Ok(Json(out))
+            .map_or(("None".to_owned(), 0), |o| (o.name.clone(), o.count))
+    };
+    let (
+        (top_os_1_name, top_os_1_count),
+        (top_os_2_name, top_os_2_count),
+        (top_os_3_name, top_os_3_count),
+    ) = (top(0), top(1), top(2));
+    Ok(Json(Stats {
+        total_hosts: total,
+        hosts_needing_updates: needing,
+        up_to_date_hosts: (with_data - needing).max(0),
+        awaiting_data_hosts: (total - with_data).max(0),
+        total_outdated_packages: outdated,
+        security_updates: security,
+        hosts_with_security_updates: hosts_security,
+        total_repos: repos,
+        recent_updates_24h: recent,
+        last_updated: now.to_rfc3339_opts(SecondsFormat::Millis, true),
+        top_os_1_name,
+        top_os_1_count,
+        top_os_2_name,
+        top_os_2_count,
+        top_os_3_name,
+        top_os_3_count,
+        os_distribution,
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

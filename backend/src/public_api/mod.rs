@@ -13,14 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::types::Json as DbJson;
 use uuid::Uuid;
 
 use crate::auth::session::ClientInfo;
 use crate::error::AppError;
-use crate::hosts::status;
+use crate::hosts::status::{self, EffectiveStatus, ReportingState, UpdateState};
 use crate::state::AppState;
 use crate::tokens::auth::{self as token_auth, TokenError};
 use crate::tokens::{IntegrationType, Token};
@@ -117,13 +117,77 @@ async fn memberships(state: &AppState) -> ApiResult<HashMap<Uuid, Vec<(Uuid, Str
     Ok(map)
 }
 
-fn groups_json(groups: &[(Uuid, String)]) -> Value {
-    Value::Array(
-        groups
-            .iter()
-            .map(|(id, name)| json!({"id": id, "name": name}))
-            .collect(),
-    )
+/// A host group as the integration API names it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostGroup)]
+struct GroupRef {
+    id: Uuid,
+    name: String,
+}
+
+fn group_refs(groups: Vec<(Uuid, String)>) -> Vec<GroupRef> {
+    groups
+        .into_iter()
+        .map(|(id, name)| GroupRef { id, name })
+        .collect()
+}
+
+/// `GET /api/hosts`: every host (or those of the `hostgroup` filter).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostList)]
+struct HostList {
+    total: usize,
+    hosts: Vec<ListedHost>,
+    /// The `hostgroup` filter as understood (names or ids), when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filtered_by_groups: Option<Vec<String>>,
+}
+
+/// A host of the list; the fields after `host_groups` come with `include=stats` only.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiListedHost)]
+struct ListedHost {
+    id: Uuid,
+    friendly_name: String,
+    /// `""` when unknown.
+    hostname: String,
+    /// `""` when unknown.
+    ip: String,
+    host_groups: Vec<GroupRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    os_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    os_version: Option<String>,
+    /// Null until the host's first report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_update: Option<Option<DateTime<Utc>>>,
+    /// The stored status (`active` or `pending`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    effective_status: Option<EffectiveStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    reporting_state: Option<ReportingState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    update_state: Option<UpdateState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    needs_reboot: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    updates_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    security_updates_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    total_packages: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -148,12 +212,126 @@ struct ListQuery {
     include: Option<String>,
 }
 
+/// `GET /api/hosts/{id}/stats`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostStats)]
+struct HostStats {
+    host_id: Uuid,
+    total_installed_packages: i64,
+    outdated_packages: i64,
+    security_updates: i64,
+    total_repos: i64,
+}
+
+/// `GET /api/hosts/{id}/info`. Unknown strings are `""`, as PatchMon sends them.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostInfo)]
+struct HostInfo {
+    id: Uuid,
+    machine_id: Option<String>,
+    friendly_name: String,
+    hostname: String,
+    ip: String,
+    os_type: String,
+    os_version: String,
+    agent_version: Option<String>,
+    host_groups: Vec<GroupRef>,
+}
+
+/// `GET /api/hosts/{id}/network`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostNetwork)]
+struct HostNetwork {
+    id: Uuid,
+    ip: String,
+    gateway_ip: Option<String>,
+    /// As the agent reported them (`[]` before the first report).
+    #[schema(value_type = Vec<String>)]
+    dns_servers: Value,
+    /// Each interface as the agent reported it (all addresses, IPv6, MTU, …)
+    /// plus the docs' flat `ip` (first IPv4, else IPv6) and `mac`.
+    #[schema(value_type = Vec<Object>)]
+    network_interfaces: Value,
+}
+
+/// `GET /api/hosts/{id}/system`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostSystem)]
+struct HostSystem {
+    id: Uuid,
+    architecture: Option<String>,
+    kernel_version: Option<String>,
+    installed_kernel_version: Option<String>,
+    selinux_status: Option<String>,
+    system_uptime: Option<String>,
+    cpu_model: Option<String>,
+    cpu_cores: Option<i64>,
+    /// `"<n> MB"`.
+    ram_installed: Option<String>,
+    /// `"<n> MB"`.
+    swap_size: Option<String>,
+    /// `{"1min", "5min", "15min"}`, or null before the first report.
+    #[schema(value_type = Option<Object>)]
+    load_average: Value,
+    /// Each disk as the agent reported it.
+    #[schema(value_type = Vec<Object>)]
+    disk_details: Value,
+    needs_reboot: bool,
+    reboot_reason: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostNotes)]
+struct HostNotes {
+    host_id: Uuid,
+    notes: Option<String>,
+}
+
+/// `GET /api/hosts/{id}/integrations`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostIntegrations)]
+struct HostIntegrations {
+    host_id: Uuid,
+    integrations: IntegrationMap,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiIntegrationMap)]
+struct IntegrationMap {
+    docker: IntegrationInfo,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiIntegrationInfo)]
+struct IntegrationInfo {
+    enabled: bool,
+    description: &'static str,
+    /// The agent's last reported state of it, once it reported one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostDeleted)]
+struct HostDeleted {
+    message: &'static str,
+    deleted: DeletedHost,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiDeletedHost)]
+struct DeletedHost {
+    id: Uuid,
+    friendly_name: String,
+    hostname: String,
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/api/hosts",
     tag = "Integration API",
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostList),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -162,7 +340,7 @@ async fn list_hosts(
     headers: HeaderMap,
     client: ClientInfo,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HostList>> {
     authorize(&state, &headers, &client, "get").await?;
     let with_stats = q
         .include
@@ -201,38 +379,33 @@ async fn list_hosts(
         {
             continue;
         }
-        let mut h = json!({
-            "id": r.id,
-            "friendly_name": r.friendly_name,
-            "hostname": r.hostname.unwrap_or_default(),
-            "ip": r.ip.unwrap_or_default(),
-            "host_groups": groups_json(&g),
+        let stats = with_stats.then_some(());
+        hosts.push(ListedHost {
+            effective_status: stats
+                .map(|()| status::effective_status(&r.status, r.last_update, interval, now)),
+            reporting_state: stats.map(|()| status::reporting_state(r.last_update, interval, now)),
+            update_state: stats
+                .map(|()| status::update_state(r.updates_count, r.security_updates_count)),
+            last_update: stats.map(|()| r.last_update),
+            needs_reboot: stats.map(|()| r.needs_reboot),
+            updates_count: stats.map(|()| r.updates_count),
+            security_updates_count: stats.map(|()| r.security_updates_count),
+            total_packages: stats.map(|()| r.total_packages),
+            os_type: stats.map(|()| r.os_type.unwrap_or_default()),
+            os_version: stats.map(|()| r.os_version.unwrap_or_default()),
+            status: stats.map(|()| r.status),
+            id: r.id,
+            friendly_name: r.friendly_name,
+            hostname: r.hostname.unwrap_or_default(),
+            ip: r.ip.unwrap_or_default(),
+            host_groups: group_refs(g),
         });
-        if with_stats {
-            let extra = json!({
-                "os_type": r.os_type.unwrap_or_default(),
-                "os_version": r.os_version.unwrap_or_default(),
-                "last_update": r.last_update,
-                "status": r.status,
-                "effective_status": status::effective_status(&r.status, r.last_update, interval, now),
-                "reporting_state": status::reporting_state(r.last_update, interval, now),
-                "update_state": status::update_state(r.updates_count, r.security_updates_count),
-                "needs_reboot": r.needs_reboot,
-                "updates_count": r.updates_count,
-                "security_updates_count": r.security_updates_count,
-                "total_packages": r.total_packages,
-            });
-            if let (Some(h), Value::Object(extra)) = (h.as_object_mut(), extra) {
-                h.extend(extra);
-            }
-        }
-        hosts.push(h);
     }
-    let mut out = json!({ "total": hosts.len(), "hosts": hosts });
-    if let Some(f) = filter {
-        out["filtered_by_groups"] = json!(f);
-    }
-    Ok(Json(out))
+    Ok(Json(HostList {
+        total: hosts.len(),
+        hosts,
+        filtered_by_groups: filter,
+    }))
 }
 
 /// The host row the per-host endpoints read.
@@ -307,11 +480,14 @@ impl axum::extract::FromRequestParts<AppState> for ApiHost {
     tag = "Integration API",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostStats),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn host_stats(State(state): State<AppState>, ApiHost(h): ApiHost) -> ApiResult<Json<Value>> {
+async fn host_stats(
+    State(state): State<AppState>,
+    ApiHost(h): ApiHost,
+) -> ApiResult<Json<HostStats>> {
     let (total, outdated, security, repos): (i64, i64, i64, i64) = with_db!(state.db(), p => sqlx::query_as(
         "SELECT \
            (SELECT COUNT(*) FROM host_packages WHERE host_id = $1), \
@@ -319,13 +495,13 @@ async fn host_stats(State(state): State<AppState>, ApiHost(h): ApiHost) -> ApiRe
            (SELECT COUNT(*) FROM host_packages WHERE host_id = $1 AND needs_update AND is_security_update), \
            (SELECT COUNT(*) FROM host_repositories WHERE host_id = $1)")
         .bind(h.id).fetch_one(p).await)?;
-    Ok(Json(json!({
-        "host_id": h.id,
-        "total_installed_packages": total,
-        "outdated_packages": outdated,
-        "security_updates": security,
-        "total_repos": repos,
-    })))
+    Ok(Json(HostStats {
+        host_id: h.id,
+        total_installed_packages: total,
+        outdated_packages: outdated,
+        security_updates: security,
+        total_repos: repos,
+    }))
 }
 
 async fn host_groups_of(state: &AppState, id: Uuid) -> ApiResult<Vec<(Uuid, String)>> {
@@ -341,23 +517,26 @@ async fn host_groups_of(state: &AppState, id: Uuid) -> ApiResult<Vec<(Uuid, Stri
     tag = "Integration API",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostInfo),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn host_info(State(state): State<AppState>, ApiHost(h): ApiHost) -> ApiResult<Json<Value>> {
+async fn host_info(
+    State(state): State<AppState>,
+    ApiHost(h): ApiHost,
+) -> ApiResult<Json<HostInfo>> {
     let groups = host_groups_of(&state, h.id).await?;
-    Ok(Json(json!({
-        "id": h.id,
-        "machine_id": h.machine_id,
-        "friendly_name": h.friendly_name,
-        "hostname": h.hostname.unwrap_or_default(),
-        "ip": h.ip.unwrap_or_default(),
-        "os_type": h.os_type.unwrap_or_default(),
-        "os_version": h.os_version.unwrap_or_default(),
-        "agent_version": h.agent_version,
-        "host_groups": groups_json(&groups),
-    })))
+    Ok(Json(HostInfo {
+        id: h.id,
+        machine_id: h.machine_id,
+        friendly_name: h.friendly_name,
+        hostname: h.hostname.unwrap_or_default(),
+        ip: h.ip.unwrap_or_default(),
+        os_type: h.os_type.unwrap_or_default(),
+        os_version: h.os_version.unwrap_or_default(),
+        agent_version: h.agent_version,
+        host_groups: group_refs(groups),
+    }))
 }
 
 /// Adds the docs' flat `ip` / `mac` to each interface the agent reported,
@@ -401,18 +580,18 @@ fn interfaces_json(raw: Option<DbJson<Value>>) -> Value {
     tag = "Integration API",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostNetwork),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn host_network(ApiHost(h): ApiHost) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({
-        "id": h.id,
-        "ip": h.ip.unwrap_or_default(),
-        "gateway_ip": h.gateway_ip,
-        "dns_servers": h.dns_servers.map_or(json!([]), |d| d.0),
-        "network_interfaces": interfaces_json(h.network_interfaces),
-    })))
+async fn host_network(ApiHost(h): ApiHost) -> ApiResult<Json<HostNetwork>> {
+    Ok(Json(HostNetwork {
+        id: h.id,
+        ip: h.ip.unwrap_or_default(),
+        gateway_ip: h.gateway_ip,
+        dns_servers: h.dns_servers.map_or(json!([]), |d| d.0),
+        network_interfaces: interfaces_json(h.network_interfaces),
+    }))
 }
 
 /// `[0.5, 0.3, 0.2]` (what agents send) → `{"1min","5min","15min"}` (the docs' shape).
@@ -426,10 +605,8 @@ fn load_json(raw: Option<DbJson<Value>>) -> Value {
     }
 }
 
-fn megabytes(gb: Option<f64>) -> Value {
-    gb.map_or(Value::Null, |g| {
-        json!(format!("{} MB", (g * 1024.0).round() as i64))
-    })
+fn megabytes(gb: Option<f64>) -> Option<String> {
+    gb.map(|g| format!("{} MB", (g * 1024.0).round() as i64))
 }
 
 #[utoipa::path(
@@ -438,27 +615,27 @@ fn megabytes(gb: Option<f64>) -> Value {
     tag = "Integration API",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostSystem),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn host_system(ApiHost(h): ApiHost) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({
-        "id": h.id,
-        "architecture": h.architecture,
-        "kernel_version": h.kernel_version,
-        "installed_kernel_version": h.installed_kernel_version,
-        "selinux_status": h.selinux_status,
-        "system_uptime": h.system_uptime,
-        "cpu_model": h.cpu_model,
-        "cpu_cores": h.cpu_cores,
-        "ram_installed": megabytes(h.ram_installed),
-        "swap_size": megabytes(h.swap_size),
-        "load_average": load_json(h.load_average),
-        "disk_details": h.disk_details.map_or(json!([]), |d| d.0),
-        "needs_reboot": h.needs_reboot,
-        "reboot_reason": h.reboot_reason,
-    })))
+async fn host_system(ApiHost(h): ApiHost) -> ApiResult<Json<HostSystem>> {
+    Ok(Json(HostSystem {
+        id: h.id,
+        architecture: h.architecture,
+        kernel_version: h.kernel_version,
+        installed_kernel_version: h.installed_kernel_version,
+        selinux_status: h.selinux_status,
+        system_uptime: h.system_uptime,
+        cpu_model: h.cpu_model,
+        cpu_cores: h.cpu_cores,
+        ram_installed: megabytes(h.ram_installed),
+        swap_size: megabytes(h.swap_size),
+        load_average: load_json(h.load_average),
+        disk_details: h.disk_details.map_or(json!([]), |d| d.0),
+        needs_reboot: h.needs_reboot,
+        reboot_reason: h.reboot_reason,
+    }))
 }
 
 #[derive(sqlx::FromRow)]
@@ -474,6 +651,37 @@ struct PackageRow {
     updated_at: DateTime<Utc>,
 }
 
+/// `GET /api/hosts/{id}/packages`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostPackages)]
+struct HostPackages {
+    host: HostRef,
+    total: usize,
+    packages: Vec<ApiPackage>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiHostRef)]
+struct HostRef {
+    id: Uuid,
+    hostname: String,
+    friendly_name: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ApiPackage {
+    id: Uuid,
+    name: String,
+    description: Option<String>,
+    category: Option<String>,
+    current_version: String,
+    /// Only when the package needs an update.
+    available_version: Option<String>,
+    needs_update: bool,
+    is_security_update: bool,
+    last_checked: DateTime<Utc>,
+}
+
 #[derive(Deserialize)]
 struct PackagesQuery {
     updates_only: Option<String>,
@@ -485,7 +693,7 @@ struct PackagesQuery {
     tag = "Integration API",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostPackages),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -493,7 +701,7 @@ async fn host_packages(
     State(state): State<AppState>,
     ApiHost(h): ApiHost,
     Query(q): Query<PackagesQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HostPackages>> {
     const ALL: &str = "SELECT hp.package_id, p.name, p.description, p.category, hp.current_version, \
         hp.available_version, hp.needs_update, hp.is_security_update, hp.updated_at \
         FROM host_packages hp JOIN packages p ON p.id = hp.package_id WHERE hp.host_id = $1 \
@@ -510,27 +718,29 @@ async fn host_packages(
     };
     let rows: Vec<PackageRow> = with_db!(state.db(), p => sqlx::query_as::<_, PackageRow>(sql)
         .bind(h.id).fetch_all(p).await)?;
-    let packages: Vec<Value> = rows
+    let packages: Vec<ApiPackage> = rows
         .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.package_id,
-                "name": r.name,
-                "description": r.description,
-                "category": r.category,
-                "current_version": r.current_version,
-                "available_version": if r.needs_update { r.available_version } else { None },
-                "needs_update": r.needs_update,
-                "is_security_update": r.is_security_update,
-                "last_checked": r.updated_at,
-            })
+        .map(|r| ApiPackage {
+            id: r.package_id,
+            name: r.name,
+            description: r.description,
+            category: r.category,
+            current_version: r.current_version,
+            available_version: r.available_version.filter(|_| r.needs_update),
+            needs_update: r.needs_update,
+            is_security_update: r.is_security_update,
+            last_checked: r.updated_at,
         })
         .collect();
-    Ok(Json(json!({
-        "host": {"id": h.id, "hostname": h.hostname.unwrap_or_default(), "friendly_name": h.friendly_name},
-        "total": packages.len(),
-        "packages": packages,
-    })))
+    Ok(Json(HostPackages {
+        host: HostRef {
+            id: h.id,
+            hostname: h.hostname.unwrap_or_default(),
+            friendly_name: h.friendly_name,
+        },
+        total: packages.len(),
+        packages,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -548,6 +758,31 @@ fn limit(q: &LimitQuery) -> ApiResult<i64> {
             ))),
         },
     }
+}
+
+/// `GET /api/hosts/{id}/package_reports`: the latest package reports.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiPackageReports)]
+struct PackageReports {
+    host_id: Uuid,
+    total: usize,
+    reports: Vec<PackageReport>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiPackageReport)]
+struct PackageReport {
+    id: Uuid,
+    status: String,
+    date: DateTime<Utc>,
+    total_packages: i64,
+    outdated_packages: i64,
+    security_updates: i64,
+    /// Rounded to 0.01.
+    payload_kb: f64,
+    /// The agent's own timing when it sent one, else the server's; rounded to 0.001.
+    execution_time_seconds: f64,
+    error_message: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -570,7 +805,7 @@ struct ReportRow {
     tag = "Integration API",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = PackageReports),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -578,35 +813,70 @@ async fn host_package_reports(
     State(state): State<AppState>,
     ApiHost(h): ApiHost,
     Query(q): Query<LimitQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PackageReports>> {
     let n = limit(&q)?;
     let rows: Vec<ReportRow> = with_db!(state.db(), p => sqlx::query_as::<_, ReportRow>(
         "SELECT id, status, timestamp, total_packages, packages_count, security_count, payload_size_kb, \
          execution_time, agent_execution_ms, error_message FROM update_history \
          WHERE host_id = $1 AND report_type IN ('full', 'partial') ORDER BY timestamp DESC LIMIT $2")
         .bind(h.id).bind(n).fetch_all(p).await)?;
-    let reports: Vec<Value> = rows
+    let reports: Vec<PackageReport> = rows
         .into_iter()
         .map(|r| {
             let secs = r
                 .agent_execution_ms
                 .map_or(r.execution_time, |ms| ms as f64 / 1000.0);
-            json!({
-                "id": r.id,
-                "status": r.status,
-                "date": r.timestamp,
-                "total_packages": r.total_packages,
-                "outdated_packages": r.packages_count,
-                "security_updates": r.security_count,
-                "payload_kb": (r.payload_size_kb * 100.0).round() / 100.0,
-                "execution_time_seconds": (secs * 1000.0).round() / 1000.0,
-                "error_message": r.error_message,
-            })
+            PackageReport {
+                id: r.id,
+                status: r.status,
+                date: r.timestamp,
+                total_packages: r.total_packages,
+                outdated_packages: r.packages_count,
+                security_updates: r.security_count,
+                payload_kb: (r.payload_size_kb * 100.0).round() / 100.0,
+                execution_time_seconds: (secs * 1000.0).round() / 1000.0,
+                error_message: r.error_message,
+            }
         })
         .collect();
-    Ok(Json(
-        json!({ "host_id": h.id, "total": reports.len(), "reports": reports }),
-    ))
+    Ok(Json(PackageReports {
+        host_id: h.id,
+        total: reports.len(),
+        reports,
+    }))
+}
+
+/// `GET /api/hosts/{id}/agent_queue`: the host's job counts and latest jobs.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiAgentQueue)]
+struct AgentQueue {
+    host_id: Uuid,
+    queue_status: QueueCounts,
+    job_history: Vec<ApiJob>,
+    total_jobs: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiQueueCounts)]
+struct QueueCounts {
+    waiting: i64,
+    active: i64,
+    delayed: i64,
+    failed: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ApiJob {
+    id: Uuid,
+    job_id: String,
+    job_name: String,
+    status: String,
+    attempt: i64,
+    created_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    error_message: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    output: Option<Value>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -629,7 +899,7 @@ struct JobRow {
     tag = "Integration API",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = AgentQueue),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -637,7 +907,7 @@ async fn host_agent_queue(
     State(state): State<AppState>,
     ApiHost(h): ApiHost,
     Query(q): Query<LimitQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgentQueue>> {
     let n = limit(&q)?;
     let (rows, counts, total) = with_db!(state.db(), p => {
         let rows: Vec<JobRow> = sqlx::query_as::<_, JobRow>(
@@ -658,34 +928,31 @@ async fn host_agent_queue(
             .map(|(_, c)| c)
             .sum()
     };
-    let jobs: Vec<Value> = rows
+    let jobs: Vec<ApiJob> = rows
         .into_iter()
-        .map(|j| {
-            let output = j.output.map(|o| o.0);
-            json!({
-                "id": j.id,
-                "job_id": j.job_id,
-                "job_name": j.job_name,
-                "status": j.status,
-                "attempt": j.attempt_number,
-                "created_at": j.created_at,
-                "completed_at": j.completed_at,
-                "error_message": j.error_message,
-                "output": output,
-            })
+        .map(|j| ApiJob {
+            id: j.id,
+            job_id: j.job_id,
+            job_name: j.job_name,
+            status: j.status,
+            attempt: j.attempt_number,
+            created_at: j.created_at,
+            completed_at: j.completed_at,
+            error_message: j.error_message,
+            output: j.output.map(|o| o.0),
         })
         .collect();
-    Ok(Json(json!({
-        "host_id": h.id,
-        "queue_status": {
-            "waiting": count(&["waiting", "queued", "pending"]),
-            "active": count(&["active", "running"]),
-            "delayed": count(&["delayed", "retrying"]),
-            "failed": count(&["failed"]),
+    Ok(Json(AgentQueue {
+        host_id: h.id,
+        queue_status: QueueCounts {
+            waiting: count(&["waiting", "queued", "pending"]),
+            active: count(&["active", "running"]),
+            delayed: count(&["delayed", "retrying"]),
+            failed: count(&["failed"]),
         },
-        "job_history": jobs,
-        "total_jobs": total,
-    })))
+        job_history: jobs,
+        total_jobs: total,
+    }))
 }
 
 #[utoipa::path(
@@ -694,12 +961,15 @@ async fn host_agent_queue(
     tag = "Integration API",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostNotes),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
-async fn host_notes(ApiHost(h): ApiHost) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "host_id": h.id, "notes": h.notes })))
+async fn host_notes(ApiHost(h): ApiHost) -> ApiResult<Json<HostNotes>> {
+    Ok(Json(HostNotes {
+        host_id: h.id,
+        notes: h.notes,
+    }))
 }
 
 const DOCKER_DESCRIPTION: &str = "Monitor Docker containers, images, volumes, and networks. \
@@ -711,24 +981,29 @@ const DOCKER_DESCRIPTION: &str = "Monitor Docker containers, images, volumes, an
     tag = "Integration API",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostIntegrations),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
 async fn host_integrations(
     State(state): State<AppState>,
     ApiHost(h): ApiHost,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HostIntegrations>> {
     let statuses: Vec<(String, String)> = with_db!(state.db(), p => sqlx::query_as(
         "SELECT integration, status FROM host_integration_status WHERE host_id = $1 ORDER BY integration")
         .bind(h.id).fetch_all(p).await)?;
-    let mut docker = json!({ "enabled": h.docker_enabled, "description": DOCKER_DESCRIPTION });
-    if let Some((_, s)) = statuses.iter().find(|(i, _)| i == "docker") {
-        docker["status"] = json!(s);
-    }
-    Ok(Json(
-        json!({ "host_id": h.id, "integrations": { "docker": docker } }),
-    ))
+    let docker = IntegrationInfo {
+        enabled: h.docker_enabled,
+        description: DOCKER_DESCRIPTION,
+        status: statuses
+            .into_iter()
+            .find(|(i, _)| i == "docker")
+            .map(|(_, s)| s),
+    };
+    Ok(Json(HostIntegrations {
+        host_id: h.id,
+        integrations: IntegrationMap { docker },
+    }))
 }
 
 #[utoipa::path(
@@ -737,7 +1012,7 @@ async fn host_integrations(
     tag = "Integration API",
     params(("id" = String, Path, description = "id")),
     responses(
-        (status = "2XX", description = "Success"),
+        (status = 200, description = "Success", body = HostDeleted),
         (status = "4XX", description = "Refused; `{\"error\": …, \"code\": …}`", body = crate::openapi::ErrorBody)
     )
 )]
@@ -746,7 +1021,7 @@ async fn delete_host(
     headers: HeaderMap,
     client: ClientInfo,
     Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HostDeleted>> {
     let token = authorize(&state, &headers, &client, "delete").await?;
     let id = parse_host_id(&raw)?;
     let h = load_host(&state, id).await?;
@@ -757,14 +1032,14 @@ async fn delete_host(
             other => ApiError::App(other),
         })?;
     tracing::info!(host_id = %id, token = %token.token_name, "host deleted through the integration API");
-    Ok(Json(json!({
-        "message": "Host deleted successfully",
-        "deleted": {
-            "id": id,
-            "friendly_name": h.friendly_name,
-            "hostname": h.hostname.unwrap_or_default(),
-        }
-    })))
+    Ok(Json(HostDeleted {
+        message: "Host deleted successfully",
+        deleted: DeletedHost {
+            id,
+            friendly_name: h.friendly_name,
+            hostname: h.hostname.unwrap_or_default(),
+        },
+    }))
 }
 
 /// The OpenAPI description of this module's routes (`crate::openapi`).

@@ -77,6 +77,13 @@ async fn integration_api_shapes_and_filters() {
         .collect();
     assert_eq!(names, ["Production", "Web Servers"]);
     assert!(w.get("updates_count").is_none());
+    let mut keys: Vec<&str> = w.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["friendly_name", "host_groups", "hostname", "id", "ip"],
+        "no stats without include=stats"
+    );
     let p = hosts.iter().find(|h| h["id"] == json!(pending.id)).unwrap();
     assert_eq!(p["hostname"], "");
     assert_eq!(p["host_groups"], json!([]));
@@ -138,6 +145,20 @@ async fn integration_api_shapes_and_filters() {
     );
     assert_eq!(total, server.host_package_count(&web.api_id).await);
     assert!(updates > 0 && security > 0 && security <= updates, "{h}");
+    // A host that never reported: the stats fields are there, last_update null.
+    let (_, b) = get_basic(&server, "/api/v1/api/hosts?include=stats", &key, &secret).await;
+    let p = b["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == json!(pending.id))
+        .unwrap();
+    assert_eq!(
+        (&p["status"], &p["last_update"], &p["total_packages"]),
+        (&json!("pending"), &Value::Null, &json!(0)),
+        "{p}"
+    );
+    assert!(p.as_object().unwrap().contains_key("last_update"), "{p}");
 
     // Per-host endpoints.
     let base = format!("/api/v1/api/hosts/{}", web.id);

@@ -119,6 +119,209 @@ export interface AlertSummary {
   total: number;
 }
 
+/** `GET /api/hosts/{id}/agent_queue`: the host's job counts and latest jobs. */
+export interface ApiAgentQueue {
+  host_id: string;
+  job_history: ApiJob[];
+  queue_status: ApiQueueCounts;
+  total_jobs: number;
+}
+
+export interface ApiDeletedHost {
+  friendly_name: string;
+  hostname: string;
+  id: string;
+}
+
+export interface ApiHostDeleted {
+  deleted: ApiDeletedHost;
+  message: string;
+}
+
+/** A host group as the integration API names it. */
+export interface ApiHostGroup {
+  id: string;
+  name: string;
+}
+
+/** `GET /api/hosts/{id}/info`. Unknown strings are `""`, as PatchMon sends them. */
+export interface ApiHostInfo {
+  agent_version: string | null;
+  friendly_name: string;
+  host_groups: ApiHostGroup[];
+  hostname: string;
+  id: string;
+  ip: string;
+  machine_id: string | null;
+  os_type: string;
+  os_version: string;
+}
+
+/** `GET /api/hosts/{id}/integrations`. */
+export interface ApiHostIntegrations {
+  host_id: string;
+  integrations: ApiIntegrationMap;
+}
+
+/** `GET /api/hosts`: every host (or those of the `hostgroup` filter). */
+export interface ApiHostList {
+  /** The `hostgroup` filter as understood (names or ids), when given. */
+  filtered_by_groups: string[] | null;
+  hosts: ApiListedHost[];
+  total: number;
+}
+
+/** `GET /api/hosts/{id}/network`. */
+export interface ApiHostNetwork {
+  /** As the agent reported them (`[]` before the first report). */
+  dns_servers: string[];
+  gateway_ip: string | null;
+  id: string;
+  ip: string;
+  /**
+   * Each interface as the agent reported it (all addresses, IPv6, MTU, …)
+   * plus the docs' flat `ip` (first IPv4, else IPv6) and `mac`.
+   */
+  network_interfaces: Record<string, unknown>[];
+}
+
+export interface ApiHostNotes {
+  host_id: string;
+  notes: string | null;
+}
+
+/** `GET /api/hosts/{id}/packages`. */
+export interface ApiHostPackages {
+  host: ApiHostRef;
+  packages: ApiPackage[];
+  total: number;
+}
+
+export interface ApiHostRef {
+  friendly_name: string;
+  hostname: string;
+  id: string;
+}
+
+/** `GET /api/hosts/{id}/stats`. */
+export interface ApiHostStats {
+  host_id: string;
+  outdated_packages: number;
+  security_updates: number;
+  total_installed_packages: number;
+  total_repos: number;
+}
+
+/** `GET /api/hosts/{id}/system`. */
+export interface ApiHostSystem {
+  architecture: string | null;
+  cpu_cores: number | null;
+  cpu_model: string | null;
+  /** Each disk as the agent reported it. */
+  disk_details: Record<string, unknown>[];
+  id: string;
+  installed_kernel_version: string | null;
+  kernel_version: string | null;
+  /** `{"1min", "5min", "15min"}`, or null before the first report. */
+  load_average: Record<string, unknown> | null;
+  needs_reboot: boolean;
+  /** `"<n> MB"`. */
+  ram_installed: string | null;
+  reboot_reason: string | null;
+  selinux_status: string | null;
+  /** `"<n> MB"`. */
+  swap_size: string | null;
+  system_uptime: string | null;
+}
+
+export interface ApiIntegrationInfo {
+  description: string;
+  enabled: boolean;
+  /** The agent's last reported state of it, once it reported one. */
+  status: string | null;
+}
+
+export interface ApiIntegrationMap {
+  docker: ApiIntegrationInfo;
+}
+
+export interface ApiJob {
+  attempt: number;
+  completed_at: string | null;
+  created_at: string;
+  error_message: string | null;
+  id: string;
+  job_id: string;
+  job_name: string;
+  output: Record<string, unknown> | null;
+  status: string;
+}
+
+/** A host of the list; the fields after `host_groups` come with `include=stats` only. */
+export interface ApiListedHost {
+  effective_status?: EffectiveStatus;
+  friendly_name: string;
+  host_groups: ApiHostGroup[];
+  /** `""` when unknown. */
+  hostname: string;
+  id: string;
+  /** `""` when unknown. */
+  ip: string;
+  /** Null until the host's first report. */
+  last_update: string | null;
+  needs_reboot?: boolean;
+  os_type?: string;
+  os_version?: string;
+  reporting_state?: ReportingState;
+  security_updates_count?: number;
+  /** The stored status (`active` or `pending`). */
+  status?: string;
+  total_packages?: number;
+  update_state?: UpdateState;
+  updates_count?: number;
+}
+
+export interface ApiPackage {
+  /** Only when the package needs an update. */
+  available_version: string | null;
+  category: string | null;
+  current_version: string;
+  description: string | null;
+  id: string;
+  is_security_update: boolean;
+  last_checked: string;
+  name: string;
+  needs_update: boolean;
+}
+
+export interface ApiPackageReport {
+  date: string;
+  error_message: string | null;
+  /** The agent's own timing when it sent one, else the server's; rounded to 0.001. */
+  execution_time_seconds: number;
+  id: string;
+  outdated_packages: number;
+  /** Rounded to 0.01. */
+  payload_kb: number;
+  security_updates: number;
+  status: string;
+  total_packages: number;
+}
+
+/** `GET /api/hosts/{id}/package_reports`: the latest package reports. */
+export interface ApiPackageReports {
+  host_id: string;
+  reports: ApiPackageReport[];
+  total: number;
+}
+
+export interface ApiQueueCounts {
+  active: number;
+  delayed: number;
+  failed: number;
+  waiting: number;
+}
+
 /** Backup codes, shown once. */
 export interface BackupCodes {
   backupCodes: string[];
@@ -337,6 +540,49 @@ export interface ErrorBody {
 
 export interface FriendlyNameBody {
   friendly_name?: string | null;
+}
+
+/** `GET /gethomepage/health`. */
+export interface GetHomepageHealth {
+  /** The name of the token used (PatchMon calls it the API key). */
+  api_key: string;
+  /** Always `ok`. */
+  status: string;
+  /** RFC 3339, milliseconds. */
+  timestamp: string;
+}
+
+export interface GetHomepageOs {
+  count: number;
+  /** `"<os_type> <os_version>"`, or `Unknown`. */
+  name: string;
+  os_type: string;
+  os_version: string;
+}
+
+/** `GET /gethomepage/stats`: every field the widget's `mappings` may name. */
+export interface GetHomepageStats {
+  /** Hosts that have not sent a package report yet. */
+  awaiting_data_hosts: number;
+  hosts_needing_updates: number;
+  hosts_with_security_updates: number;
+  /** RFC 3339, milliseconds. */
+  last_updated: string;
+  /** Active hosts by OS, most common first. */
+  os_distribution: GetHomepageOs[];
+  recent_updates_24h: number;
+  security_updates: number;
+  top_os_1_count: number;
+  /** The most common OS (`"None"` and 0 when there is none). */
+  top_os_1_name: string;
+  top_os_2_count: number;
+  top_os_2_name: string;
+  top_os_3_count: number;
+  top_os_3_name: string;
+  total_hosts: number;
+  total_outdated_packages: number;
+  total_repos: number;
+  up_to_date_hosts: number;
 }
 
 export interface GroupDeleted {
@@ -1247,6 +1493,17 @@ export interface ApiResponses {
   "GET /api/v1/alerts/config": AlertConfigList;
   "PUT /api/v1/alerts/config/{alert_type}": AlertConfigAnswer;
   "GET /api/v1/alerts/summary": AlertSummary;
+  "GET /api/v1/api/hosts": ApiHostList;
+  "DELETE /api/v1/api/hosts/{id}": ApiHostDeleted;
+  "GET /api/v1/api/hosts/{id}/agent_queue": ApiAgentQueue;
+  "GET /api/v1/api/hosts/{id}/info": ApiHostInfo;
+  "GET /api/v1/api/hosts/{id}/integrations": ApiHostIntegrations;
+  "GET /api/v1/api/hosts/{id}/network": ApiHostNetwork;
+  "GET /api/v1/api/hosts/{id}/notes": ApiHostNotes;
+  "GET /api/v1/api/hosts/{id}/package_reports": ApiPackageReports;
+  "GET /api/v1/api/hosts/{id}/packages": ApiHostPackages;
+  "GET /api/v1/api/hosts/{id}/stats": ApiHostStats;
+  "GET /api/v1/api/hosts/{id}/system": ApiHostSystem;
   "GET /api/v1/auth/admin/users": User[];
   "POST /api/v1/auth/admin/users": UserChanged;
   "DELETE /api/v1/auth/admin/users/{user_id}": Message;
@@ -1280,6 +1537,8 @@ export interface ApiResponses {
   "PUT /api/v1/dashboard-preferences": DashboardLayout;
   "GET /api/v1/dashboard/stats": DashboardStats;
   "GET /api/v1/dashboard/trends": Trends;
+  "GET /api/v1/gethomepage/health": GetHomepageHealth;
+  "GET /api/v1/gethomepage/stats": GetHomepageStats;
   "GET /api/v1/host-groups": HostGroupList;
   "POST /api/v1/host-groups": HostGroup;
   "DELETE /api/v1/host-groups/{group_id}": GroupDeleted;
