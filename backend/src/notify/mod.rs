@@ -4,6 +4,8 @@
 //! (channel, host, alert type). Every attempt is logged in
 //! `notification_deliveries` (sent / skipped_cooldown / failed).
 
+pub mod guard;
+
 use std::time::Duration;
 
 use axum::Json;
@@ -316,6 +318,26 @@ async fn send_with_retries(
     ("failed", ATTEMPTS, Some(last))
 }
 
+/// An error with its causes (reqwest's own text leaves out why a request failed:
+/// a refused connection, a DNS failure, a denied address).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+fn parse_url(s: &str) -> Result<reqwest::Url, String> {
+    reqwest::Url::parse(s).map_err(|e| format!("invalid URL {s:?}: {e}"))
+}
+
 fn str_of<'a>(c: &'a Value, k: &str) -> Option<&'a str> {
     c.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
@@ -334,14 +356,12 @@ fn payload(a: &Alert, event: &str, now: DateTime<Utc>) -> Value {
 
 async fn send(state: &AppState, ch: &Channel, a: &Alert, event: &str) -> Result<(), String> {
     let c = &ch.config.0;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let deny = &state.config().queue.notify_deny;
+    let http = guard::client(deny)?;
     let now = state.now();
     let title = format!("[{}] {}", a.severity.to_uppercase(), a.title);
     let check = |r: Result<reqwest::Response, reqwest::Error>| -> Result<(), String> {
-        let r = r.map_err(|e| e.to_string())?;
+        let r = r.map_err(|e| error_chain(&e))?;
         if r.status().is_success() {
             Ok(())
         } else {
@@ -353,6 +373,7 @@ async fn send(state: &AppState, ch: &Channel, a: &Alert, event: &str) -> Result<
             let url = str_of(c, "url").ok_or("webhook has no url")?;
             let body = serde_json::to_vec(&payload(a, event, now)).map_err(|e| e.to_string())?;
             let ts = now.timestamp();
+            guard::check_url(deny, &parse_url(url)?)?;
             let mut req = http
                 .post(url)
                 .header("content-type", "application/json")
@@ -374,8 +395,10 @@ async fn send(state: &AppState, ch: &Channel, a: &Alert, event: &str) -> Result<
                 "warning" => "3",
                 _ => "2",
             };
+            let target = format!("{base}/{topic}");
+            guard::check_url(deny, &parse_url(&target)?)?;
             let mut req = http
-                .post(format!("{base}/{topic}"))
+                .post(target)
                 .header("Title", title.clone())
                 .header("Priority", priority)
                 .header("Tags", a.alert_type.clone());
@@ -397,8 +420,10 @@ async fn send(state: &AppState, ch: &Channel, a: &Alert, event: &str) -> Result<
             };
             let body = json!({ "title": title, "message": a.message, "priority": priority,
                 "extras": { "patchmon": payload(a, event, now) } });
+            let target = format!("{base}/message");
+            guard::check_url(deny, &parse_url(&target)?)?;
             check(
-                http.post(format!("{base}/message"))
+                http.post(target)
                     .header("X-Gotify-Key", token)
                     .json(&body)
                     .send()

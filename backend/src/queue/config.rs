@@ -28,6 +28,7 @@ pub const KNOWN: &[&str] = &[
     "SCHEDULER_ENABLED",
     "QUEUE_DEBUG_HOLD_MS",
     "NOTIFY_RETRY_BASE_MS",
+    "NOTIFY_DENY_NETWORKS",
     "SCHEDULE_HOST_STATUS_MONITOR",
     "SCHEDULE_SESSION_CLEANUP",
     "SCHEDULE_ORPHANED_REPO_CLEANUP",
@@ -86,6 +87,9 @@ pub struct QueueConfig {
     pub debug_hold: Duration,
     /// First retry delay of a failed notification delivery.
     pub notify_retry_base: Duration,
+    /// Addresses webhook, ntfy and Gotify sends never connect to
+    /// (`crate::notify::guard`).
+    pub notify_deny: Vec<ipnet::IpNet>,
     /// Cron overrides per scheduled queue (`SCHEDULE_<QUEUE_NAME>`), 5 fields
     /// or 6 with seconds first.
     pub schedules: HashMap<String, String>,
@@ -148,6 +152,13 @@ impl QueueConfig {
             scheduler_enabled: v.flag("SCHEDULER_ENABLED", true)?,
             debug_hold: ms("QUEUE_DEBUG_HOLD_MS", 0, 0, 600_000)?,
             notify_retry_base: ms("NOTIFY_RETRY_BASE_MS", 1000, 1, 600_000)?,
+            notify_deny: {
+                let raw = v
+                    .get("NOTIFY_DENY_NETWORKS")
+                    .unwrap_or_else(|| crate::notify::guard::DEFAULT_DENY.into());
+                crate::notify::guard::parse_list(&raw)
+                    .map_err(|e| config_error("NOTIFY_DENY_NETWORKS", &raw, &e))?
+            },
             schedules: schedules(&v)?,
         })
     }

@@ -59,6 +59,13 @@ pub fn normalise_list(entries: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Whether `ip` (IPv4-mapped IPv6 read as IPv4) is in one of `nets`
+/// (normalised by `parse_entry`).
+pub fn contains(nets: &[IpNet], ip: IpAddr) -> bool {
+    let ip = normalise_ip(ip);
+    nets.iter().any(|n| n.contains(&ip))
+}
+
 /// Whether `ip` may use a token with these ranges (empty list: anyone).
 /// Entries that no longer parse match nothing (deny by default).
 pub fn allows(ranges: &[String], ip: Option<IpAddr>) -> bool {

@@ -450,3 +450,76 @@ async fn email_is_delivered_to_an_smtp_sink() {
         mails[1]
     );
 }
+
+/// Sends never connect to an address in NOTIFY_DENY_NETWORKS: not as a
+/// literal, not through a redirect, not through a name that resolves there.
+#[tokio::test]
+async fn sends_never_reach_denied_networks() {
+    use patchmon_server::notify::guard::parse_list;
+    let (allowed, rx) = receiver().await;
+    let port = allowed.rsplit(':').next().unwrap().to_owned();
+    // A redirector on 127.0.0.1 pointing at 127.0.0.2 (denied below).
+    let to = format!("http://127.0.0.2:{port}/hook");
+    let redirect = axum::Router::new().fallback(move || {
+        let to = to.clone();
+        async move { (AxStatus::FOUND, [(axum::http::header::LOCATION, to)]) }
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirector = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, redirect).await.unwrap() });
+
+    async fn test_send(server: &TestServer, token: &str, url: String) -> Value {
+        let body = json!({"name": url.clone(), "kind": "webhook", "config": {"url": url}});
+        let ch = create_channel(server, token, body).await;
+        let path = format!("/api/v1/notifications/channels/{ch}/test");
+        let (s, _, b) = call(server, Method::POST, &path, Some(token), None).await;
+        assert_eq!(s, 200, "{b}");
+        b
+    }
+    let server = start(
+        Storage::Db,
+        Arc::new(patchmon_server::clock::SystemClock),
+        |c| {
+            c.queue.notify_deny = parse_list("127.0.0.2/32, 169.254.0.0/16").unwrap();
+        },
+    )
+    .await;
+    let token = setup_admin(&server).await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data".to_owned(),
+        format!("http://127.0.0.2:{port}/hook"),
+        format!("http://[::ffff:127.0.0.2]:{port}/hook"),
+        format!("{redirector}/go"),
+    ] {
+        let b = test_send(&server, &token, url.clone()).await;
+        assert_eq!(b["status"], "failed", "{url}: {b}");
+        let err = b["error"].as_str().unwrap_or_default();
+        assert!(err.contains("NOTIFY_DENY_NETWORKS"), "{url}: {err}");
+    }
+    assert_eq!(rx.count(), 0, "nothing reached the receiver");
+    // Loopback is not in this list: the receiver itself is reachable.
+    let b = test_send(&server, &token, format!("{allowed}/ok")).await;
+    assert_eq!(b["status"], "sent", "{b}");
+    assert_eq!(rx.count(), 1);
+
+    // A name is checked after DNS: localhost, with loopback denied.
+    let strict = start(
+        Storage::Db,
+        Arc::new(patchmon_server::clock::SystemClock),
+        |c| {
+            c.queue.notify_deny = parse_list("127.0.0.0/8,::1").unwrap();
+        },
+    )
+    .await;
+    let token = setup_admin(&strict).await;
+    let b = test_send(&strict, &token, format!("http://localhost:{port}/hook")).await;
+    assert_eq!(b["status"], "failed", "{b}");
+    assert!(
+        b["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("NOTIFY_DENY_NETWORKS"),
+        "{b}"
+    );
+    assert_eq!(rx.count(), 1, "still only the allowed send");
+}
