@@ -638,19 +638,6 @@ async fn host_system(ApiHost(h): ApiHost) -> ApiResult<Json<HostSystem>> {
     }))
 }
 
-#[derive(sqlx::FromRow)]
-struct PackageRow {
-    package_id: Uuid,
-    name: String,
-    description: Option<String>,
-    category: Option<String>,
-    current_version: String,
-    available_version: Option<String>,
-    needs_update: bool,
-    is_security_update: bool,
-    updated_at: DateTime<Utc>,
-}
-
 /// `GET /api/hosts/{id}/packages`.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = ApiHostPackages)]
@@ -668,7 +655,8 @@ struct HostRef {
     friendly_name: String,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
+// Read straight from the database in the wire shape.
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct ApiPackage {
     id: Uuid,
     name: String,
@@ -702,36 +690,29 @@ async fn host_packages(
     ApiHost(h): ApiHost,
     Query(q): Query<PackagesQuery>,
 ) -> ApiResult<Json<HostPackages>> {
-    const ALL: &str = "SELECT hp.package_id, p.name, p.description, p.category, hp.current_version, \
-        hp.available_version, hp.needs_update, hp.is_security_update, hp.updated_at \
-        FROM host_packages hp JOIN packages p ON p.id = hp.package_id WHERE hp.host_id = $1 \
-        ORDER BY hp.is_security_update DESC, hp.needs_update DESC, p.name";
-    const UPDATES: &str = "SELECT hp.package_id, p.name, p.description, p.category, hp.current_version, \
-        hp.available_version, hp.needs_update, hp.is_security_update, hp.updated_at \
-        FROM host_packages hp JOIN packages p ON p.id = hp.package_id \
-        WHERE hp.host_id = $1 AND hp.needs_update \
-        ORDER BY hp.is_security_update DESC, hp.needs_update DESC, p.name";
+    macro_rules! select {
+        () => {
+            "SELECT hp.package_id AS id, p.name, p.description, p.category, hp.current_version, \
+             CASE WHEN hp.needs_update THEN hp.available_version END AS available_version, \
+             hp.needs_update, hp.is_security_update, hp.updated_at AS last_checked \
+             FROM host_packages hp JOIN packages p ON p.id = hp.package_id WHERE hp.host_id = $1"
+        };
+    }
+    const ALL: &str = concat!(
+        select!(),
+        " ORDER BY hp.is_security_update DESC, hp.needs_update DESC, p.name"
+    );
+    const UPDATES: &str = concat!(
+        select!(),
+        " AND hp.needs_update ORDER BY hp.is_security_update DESC, hp.needs_update DESC, p.name"
+    );
     let sql = if matches!(q.updates_only.as_deref(), Some("true" | "1")) {
         UPDATES
     } else {
         ALL
     };
-    let rows: Vec<PackageRow> = with_db!(state.db(), p => sqlx::query_as::<_, PackageRow>(sql)
+    let packages: Vec<ApiPackage> = with_db!(state.db(), p => sqlx::query_as::<_, ApiPackage>(sql)
         .bind(h.id).fetch_all(p).await)?;
-    let packages: Vec<ApiPackage> = rows
-        .into_iter()
-        .map(|r| ApiPackage {
-            id: r.package_id,
-            name: r.name,
-            description: r.description,
-            category: r.category,
-            current_version: r.current_version,
-            available_version: r.available_version.filter(|_| r.needs_update),
-            needs_update: r.needs_update,
-            is_security_update: r.is_security_update,
-            last_checked: r.updated_at,
-        })
-        .collect();
     Ok(Json(HostPackages {
         host: HostRef {
             id: h.id,
