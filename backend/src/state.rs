@@ -23,6 +23,8 @@ pub struct Inner {
     pub oidc: crate::auth::oidc::OidcState,
     pub install: crate::install::InstallState,
     pub queue: crate::queue::Queue,
+    /// The notification HTTP client, built on first use.
+    pub notify_sender: std::sync::OnceLock<Result<crate::notify::guard::Sender, String>>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             oidc: Default::default(),
             install: Default::default(),
             queue: Default::default(),
+            notify_sender: Default::default(),
         }))
     }
 
@@ -51,6 +54,12 @@ impl AppState {
 
     pub fn auth_cache(&self) -> &AuthCache {
         &self.0.auth_cache
+    }
+
+    pub fn notify_sender(
+        &self,
+    ) -> &std::sync::OnceLock<Result<crate::notify::guard::Sender, String>> {
+        &self.0.notify_sender
     }
 
     pub fn hub(&self) -> &Hub {

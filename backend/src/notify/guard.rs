@@ -67,7 +67,7 @@ impl Resolve for Guarded {
 }
 
 /// Refuses a URL whose host is a literal denied address (literals skip DNS).
-pub fn check_url(deny: &[IpNet], url: &reqwest::Url) -> Result<(), String> {
+fn check_url(deny: &[IpNet], url: &reqwest::Url) -> Result<(), String> {
     let host = url.host_str().unwrap_or("");
     let Ok(ip) = host
         .trim_start_matches('[')
@@ -83,25 +83,42 @@ pub fn check_url(deny: &[IpNet], url: &reqwest::Url) -> Result<(), String> {
     }
 }
 
-/// The HTTP client of notification sends: 10 s timeout, the guarded
-/// resolver, and at most 5 redirects, each checked like the first URL.
-pub fn client(deny: &[IpNet]) -> Result<reqwest::Client, String> {
-    let deny = Arc::new(deny.to_vec());
-    let for_redirects = deny.clone();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .dns_resolver(Arc::new(Guarded(deny)))
-        .redirect(redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= 5 {
-                return attempt.error("too many redirects");
-            }
-            match check_url(&for_redirects, attempt.url()) {
-                Ok(()) => attempt.follow(),
-                Err(e) => attempt.error(e),
-            }
-        }))
-        .build()
-        .map_err(|e| e.to_string())
+/// The HTTP client of notification sends, built once per server: 10 s
+/// timeout, the guarded resolver, and at most 5 redirects, each checked like
+/// the first URL.
+pub struct Sender {
+    http: reqwest::Client,
+    deny: Arc<Vec<IpNet>>,
+}
+
+impl Sender {
+    pub fn new(deny: &[IpNet]) -> Result<Self, String> {
+        let deny = Arc::new(deny.to_vec());
+        let for_redirects = deny.clone();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .dns_resolver(Arc::new(Guarded(deny.clone())))
+            .redirect(redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= 5 {
+                    return attempt.error("too many redirects");
+                }
+                match check_url(&for_redirects, attempt.url()) {
+                    Ok(()) => attempt.follow(),
+                    Err(e) => attempt.error(e),
+                }
+            }))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self { http, deny })
+    }
+
+    /// A POST to `url`; refused here when its host is a literal denied
+    /// address (the resolver sees names only).
+    pub fn post(&self, url: &str) -> Result<reqwest::RequestBuilder, String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+        check_url(&self.deny, &parsed)?;
+        Ok(self.http.post(parsed))
+    }
 }
 
 #[cfg(test)]
