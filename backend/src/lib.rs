@@ -83,8 +83,19 @@ fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::res
     error::AppError::internal("handler panicked").into_response()
 }
 
+/// Runs `fut`; a panic inside it becomes `Err(<panic message>)`, for the
+/// long-lived loops (queue worker, scheduler, agent sessions) that log it and
+/// carry on instead of losing their task.
+pub async fn catch_panic<F: Future>(fut: F) -> Result<F::Output, String> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(fut)
+        .catch_unwind()
+        .await
+        .map_err(|p| panic_message(p.as_ref()).to_owned())
+}
+
 /// The text of a panic payload (`panic!` gives a `&str` or a `String`).
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
         .copied()

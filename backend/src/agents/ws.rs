@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use patchmon_protocol::{
     AgentMessage, MAX_MESSAGE_FROM_AGENT, PROTOCOL_VERSION, ServerMessage, WS_PING_INTERVAL_SECS,
     WS_READ_DEADLINE_SECS,
@@ -75,7 +75,7 @@ async fn run(state: AppState, host: AgentIdentity, secure: bool, socket: WebSock
 
     // A panic while handling a frame ends this connection (unregistered below),
     // not the task silently with a stale hub entry.
-    let session = std::panic::AssertUnwindSafe(async {
+    let session = crate::catch_panic(async {
         loop {
             tokio::select! {
                 frame = stream.next() => {
@@ -131,10 +131,10 @@ async fn run(state: AppState, host: AgentIdentity, secure: bool, socket: WebSock
             }
         }
     });
-    let end: &str = match session.catch_unwind().await {
+    let end: &str = match session.await {
         Ok(end) => end,
-        Err(p) => {
-            tracing::error!(%api_id, panic = %crate::panic_message(p.as_ref()), "agent session panicked");
+        Err(panic) => {
+            tracing::error!(%api_id, %panic, "agent session panicked");
             "server error"
         }
     };

@@ -268,18 +268,13 @@ pub async fn claim_next(state: &AppState) -> AppResult<Option<Claimed>> {
 /// Delivers one claimed job. A panic is caught so the worker lives on; the
 /// job stays leased and is retried (or failed) when the lease runs out.
 async fn process(state: &AppState, job: Claimed) {
-    use futures_util::FutureExt;
-    match std::panic::AssertUnwindSafe(process_inner(state, &job))
-        .catch_unwind()
-        .await
-    {
+    match crate::catch_panic(process_inner(state, &job)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
             tracing::warn!(job = %job.id, error = %e, "job processing failed; lease expiry will retry it");
         }
-        Err(p) => {
-            tracing::error!(job = %job.id, panic = %crate::panic_message(p.as_ref()),
-                "job processing panicked; lease expiry will retry it");
+        Err(panic) => {
+            tracing::error!(job = %job.id, %panic, "job processing panicked; lease expiry will retry it");
         }
     }
 }

@@ -162,16 +162,12 @@ pub async fn run_occurrence(
     }
     let started = std::time::Instant::now();
     // A panicking task is recorded as failed, not left 'active' forever.
-    let result = {
-        use futures_util::FutureExt;
-        std::panic::AssertUnwindSafe(super::tasks::run(state, name))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|p| {
-                tracing::error!(task = name, panic = %crate::panic_message(p.as_ref()), "scheduled task panicked");
-                Err(AppError::internal("task panicked"))
-            })
-    };
+    let result = crate::catch_panic(super::tasks::run(state, name))
+        .await
+        .unwrap_or_else(|panic| {
+            tracing::error!(task = name, %panic, "scheduled task panicked");
+            Err(AppError::internal("task panicked"))
+        });
     let elapsed_ms = started.elapsed().as_millis() as i64;
     let drift_ms = due.map(|d| (now - d).num_milliseconds());
     let done = state.now();
