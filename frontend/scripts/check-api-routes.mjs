@@ -44,30 +44,21 @@ for (const [p, ops] of Object.entries(spec.paths ?? {})) {
   }
 }
 
-/** The text of the call whose `(` is at `open`, through its matching `)`. */
-function callText(src, open) {
+/**
+ * The text inside the bracket pair that opens at `open` (`(` or `<`), up to
+ * its match; an arrow's `=>` is not a closing `>`.
+ */
+function inside(src, open) {
+  const [opener, closer] = src[open] === '<' ? ['<', '>'] : ['(', ')'];
   let depth = 0;
   for (let i = open; i < src.length; i += 1) {
-    if (src[i] === '(') depth += 1;
-    else if (src[i] === ')') {
-      depth -= 1;
-      if (depth === 0) return src.slice(open, i + 1);
-    }
-  }
-  throw new Error('unbalanced (');
-}
-
-/** The text inside balanced `<…>` starting at `open` (the index of `<`). */
-function angle(src, open) {
-  let depth = 0;
-  for (let i = open; i < src.length; i += 1) {
-    if (src[i] === '<') depth += 1;
-    else if (src[i] === '>' && src[i - 1] !== '=') {
+    if (src[i] === opener) depth += 1;
+    else if (src[i] === closer && !(closer === '>' && src[i - 1] === '=')) {
       depth -= 1;
       if (depth === 0) return src.slice(open + 1, i);
     }
   }
-  throw new Error('unbalanced <');
+  throw new Error(`unbalanced ${opener}`);
 }
 
 const calls = [];
@@ -90,13 +81,13 @@ for (const file of files) {
     let type = null;
     if (wrap) {
       const start = m.index - before.length + wrap.index + wrap[1].length;
-      const t = angle(src, start);
+      const t = inside(src, start);
       type = wrap[1] === 'expectArray' ? `(${t})[]` : t;
     } else if (!new RegExp(`^\\s*await\\s*$`).test(before.split(/[;{}]\s*\n/).pop() ?? '')) {
       problems.push(`${call} (src/api/${file}): its answer is read without expectShape<T>/expectArray<T>`);
     }
     // What the call sends: `body: … satisfies ApiRequest<'KEY'>`, or a Blob.
-    const text = callText(src, m.index + 'request'.length);
+    const text = inside(src, m.index + 'request'.length);
     const sends = /\bbody:/.test(text);
     const sat = /body:\s*([\w.]+)?[^]*?satisfies\s+ApiRequest<\s*'([^']+)'\s*(?:,\s*typeof\s+([\w.]+)\s*)?>/.exec(text);
     const declared = sat?.[2] ?? null;
@@ -113,23 +104,22 @@ if (calls.length < 40) {
 }
 
 const lines = [];
-const sentBlobs = [];
-const declared = (c) => c.declared;
 for (const c of calls) {
   const doc = documented.get(c.call);
   if (!doc) {
     problems.push(`${c.call} (src/api/${c.file}) is not in docs/openapi.json`);
     continue;
   }
-  if (doc.takesJson && declared(c) !== doc.key) {
+  if (doc.takesJson && c.declared !== doc.key) {
     problems.push(
       `${c.call} (src/api/${c.file}) must send its body as \`… satisfies ApiRequest<'${doc.key}'>\`` +
         (c.declared ? ` (it names '${c.declared}')` : ''),
     );
   } else if (!doc.takesJson && c.sends && c.declared) {
     problems.push(`${c.call} (src/api/${c.file}) declares ApiRequest<'${c.declared}'>, but the server documents no JSON body for it`);
-  } else if (!doc.takesJson && c.sends) {
-    sentBlobs.push(c.call);
+  } else if (!doc.takesJson && c.sends && c.call !== 'PUT /api/v1/settings/logo') {
+    // The only body the server documents no JSON schema for: the logo upload, a Blob.
+    problems.push(`${c.call} (src/api/${c.file}) sends a body, but the server documents none for it`);
   }
   if (c.type === null) continue;
   if (!doc.hasBody) {
@@ -173,11 +163,6 @@ for (const file of files) {
   for (const m of readFileSync(path.join(apiDir, file), 'utf8').matchAll(/^export (?:interface|type|const) (\w+)/gm)) {
     if (generated.has(m[1])) problems.push(`src/api/${file} declares ${m[1]}, which the server's contract already defines (src/api/types.ts)`);
   }
-}
-
-// A body the server documents no JSON schema for: only the logo upload, a Blob.
-for (const call of sentBlobs) {
-  if (call !== 'PUT /api/v1/settings/logo') problems.push(`${call} sends a body, but the server documents none for it`);
 }
 
 if (problems.length > 0) {
